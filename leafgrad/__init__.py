@@ -1,0 +1,61 @@
+"""leafgrad: define-by-run automatic differentiation on NumPy, with PyTorch's semantics.
+
+``import leafgrad as torch`` works for the API leafgrad covers.
+"""
+from leafgrad import _dtype
+from leafgrad._backend import device
+from leafgrad._dtype import get_default_dtype, set_default_dtype
+from leafgrad._tensor import Size, Tensor
+from leafgrad._factories import *  # noqa: F401,F403 - the torch-like factory namespace
+from leafgrad import ops as _ops  # binds the ops as Tensor methods
+from leafgrad.ops.elementwise import *  # noqa: F401,F403
+from leafgrad.ops.shape import *  # noqa: F401,F403
+from leafgrad.ops.reduction import *  # noqa: F401,F403
+from leafgrad.ops.indexing import *  # noqa: F401,F403
+from leafgrad.ops.linalg import *  # noqa: F401,F403
+from leafgrad.ops.elementwise import result_type as _result_type
+from leafgrad.autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
+                                         is_inference_mode_enabled, no_grad, set_grad_enabled)
+from leafgrad import autograd, testing  # noqa: F401
+from leafgrad import nn  # noqa: F401
+
+float32 = float = _dtype.float32
+float64 = double = _dtype.float64
+float16 = half = _dtype.float16
+int64 = long = _dtype.int64
+int32 = int = _dtype.int32
+int16 = short = _dtype.int16
+int8 = _dtype.int8
+uint8 = _dtype.uint8
+bool = _dtype.bool_
+dtype = _dtype.dtype
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> "builtins.bool":
+    """True for leafgrad tensors (and Parameters)."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor) -> "builtins.bool":
+    return input.is_floating_point()
+
+
+def numel(input: Tensor) -> "builtins.int":
+    return input.numel()
+
+
+def result_type(tensor1, tensor2) -> dtype:
+    """The dtype torch's promotion rules give for two operands."""
+    return _dtype.from_numpy_dtype(_result_type(tensor1, tensor2))
+
+
+def promote_types(type1: dtype, type2: dtype) -> dtype:
+    import numpy
+    if type1._category != type2._category:
+        return type1 if type1._category > type2._category else type2
+    return _dtype.from_numpy_dtype(numpy.promote_types(type1.np_dtype, type2.np_dtype))
+
+
+import builtins  # noqa: E402 - used only in the annotations above

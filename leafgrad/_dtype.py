@@ -1,0 +1,131 @@
+"""Dtype objects with torch's names, and torch's type-promotion rules."""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["dtype", "result_type", "get_default_dtype", "set_default_dtype"]
+
+
+class dtype:
+    """A tensor element type, named as in torch (``leafgrad.float32``)."""
+
+    __slots__ = ("name", "np_dtype", "is_floating_point", "is_signed", "itemsize", "_category")
+
+    def __init__(self, name: str, np_dtype: np.dtype, category: int) -> None:
+        self.name = name
+        self.np_dtype = np.dtype(np_dtype)
+        self.is_floating_point = category == 2
+        self.is_signed = self.np_dtype.kind in "fi"
+        self.itemsize = self.np_dtype.itemsize
+        self._category = category  # 0 bool, 1 integer, 2 floating: torch's promotion categories
+
+    @property
+    def is_complex(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"torch.{self.name}"
+
+    def __reduce__(self):
+        return self.name
+
+
+float32 = dtype("float32", np.float32, 2)
+float64 = dtype("float64", np.float64, 2)
+float16 = dtype("float16", np.float16, 2)
+int64 = dtype("int64", np.int64, 1)
+int32 = dtype("int32", np.int32, 1)
+int16 = dtype("int16", np.int16, 1)
+int8 = dtype("int8", np.int8, 1)
+uint8 = dtype("uint8", np.uint8, 1)
+bool_ = dtype("bool", np.bool_, 0)
+
+ALL_DTYPES = (float32, float64, float16, int64, int32, int16, int8, uint8, bool_)
+ALIASES = {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32,
+           "short": int16}
+_FROM_NUMPY = {d.np_dtype: d for d in ALL_DTYPES}
+
+_default_float = float32
+
+
+def get_default_dtype() -> dtype:
+    """The dtype given to Python floats and float factories (float32 unless changed)."""
+    return _default_float
+
+
+def set_default_dtype(d: dtype) -> None:
+    """Set the default floating dtype; only float32 and float64 are allowed, as in torch."""
+    global _default_float
+    if d not in (float32, float64):
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default_float = d
+    _promotion_cache.clear()
+
+
+def from_numpy_dtype(np_dtype) -> dtype:
+    """The leafgrad dtype for a NumPy dtype; TypeError names unsupported ones."""
+    try:
+        return _FROM_NUMPY[np.dtype(np_dtype)]
+    except KeyError:
+        raise TypeError(
+            f"can't convert NumPy array of type {np.dtype(np_dtype)}: leafgrad supports "
+            "float64, float32, float16, int64, int32, int16, int8, uint8 and bool"
+        ) from None
+
+
+def to_numpy_dtype(d) -> np.dtype:
+    """Accept a leafgrad dtype, a NumPy dtype or Python's float/int/bool."""
+    if isinstance(d, dtype):
+        return d.np_dtype
+    if d is float:
+        return _default_float.np_dtype
+    if d is int:
+        return np.dtype(np.int64)
+    if d is bool:
+        return np.dtype(np.bool_)
+    return from_numpy_dtype(d).np_dtype
+
+
+def _category(np_dtype: np.dtype) -> int:
+    kind = np_dtype.kind
+    return 2 if kind == "f" else (0 if kind == "b" else 1)
+
+
+_promotion_cache: dict = {}
+
+
+def promote_arrays(dims_dtypes: tuple, zero_dim_dtypes: tuple, scalar_kinds: tuple) -> np.dtype:
+    """torch's result type: dimensioned tensors beat 0-dim tensors beat Python scalars, unless a
+    lower-priority operand is of a higher category (bool < integer < floating)."""
+    key = (dims_dtypes, zero_dim_dtypes, scalar_kinds)
+    hit = _promotion_cache.get(key)
+    if hit is not None:
+        return hit
+    result = None
+    for group in (dims_dtypes, zero_dim_dtypes):
+        if not group:
+            continue
+        group_type = np.result_type(*group)
+        if result is None or _category(group_type) > _category(result):
+            result = group_type
+    if scalar_kinds:
+        scalar_cat = max(scalar_kinds)
+        if result is None:
+            result = {0: np.dtype(np.bool_), 1: np.dtype(np.int64), 2: _default_float.np_dtype}[
+                scalar_cat
+            ]
+        elif scalar_cat > _category(result):
+            result = _default_float.np_dtype if scalar_cat == 2 else np.dtype(np.int64)
+    _promotion_cache[key] = result
+    return result
+
+
+def scalar_kind(value) -> int:
+    """Promotion category of a Python scalar."""
+    if isinstance(value, (bool, np.bool_)):
+        return 0
+    if isinstance(value, (int, np.integer)):
+        return 1
+    if isinstance(value, (float, np.floating)):
+        return 2
+    raise TypeError(f"unsupported operand type {type(value).__name__}")

@@ -1,0 +1,570 @@
+"""The Tensor: a NumPy array with autograd state (requires_grad, grad, grad_fn, version)."""
+from __future__ import annotations
+
+import warnings
+import weakref
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from leafgrad import _dtype
+from leafgrad._backend import CPU, get_device
+from leafgrad._grad_state import STATE
+
+__all__ = ["Tensor", "Size"]
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple of ints, printed as ``torch.Size([2, 3])``."""
+
+    def __repr__(self) -> str:
+        return f"torch.Size({list(self)})"
+
+    def numel(self) -> int:
+        return int(np.prod(self, dtype=np.int64)) if self else 1
+
+
+GRAD_OF_NON_LEAF_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+    "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead."
+)
+
+
+class Tensor:
+    """A multi-dimensional array that can record the operations applied to it.
+
+    ``Tensor(data)`` follows torch's legacy constructor: a list gives a float tensor and integer
+    sizes give an uninitialised one; prefer :func:`leafgrad.tensor` and the other factories.
+    """
+
+    __slots__ = ("_data", "_requires_grad", "grad_fn", "_output_nr", "_version_counter",
+                 "_why_no_grad", "_grad", "_base", "_view_chain", "_hooks", "__weakref__",
+                 "__dict__")
+
+    def __init__(self, *args: Any, device=None, dtype=None) -> None:
+        np_dtype = _dtype.to_numpy_dtype(dtype) if dtype is not None else \
+            _dtype.get_default_dtype().np_dtype
+        get_device(device)
+        if not args:
+            array = np.empty((0,), dtype=np_dtype)
+        elif len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            source = args[0]
+            if isinstance(source, Tensor):
+                source = source._data
+            array = np.array(source, dtype=np_dtype)
+        else:
+            array = np.empty(tuple(int(a) for a in args), dtype=np_dtype)
+        _init(self, array, False)
+
+    # -- autograd state ---------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        """Whether gradients will be computed for this tensor (contagious through ops)."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise TypeError(f"requires_grad must be a bool, got {type(value).__name__}")
+        if self.grad_fn is not None:
+            if not value:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want to "
+                    "use a computed variable in a subgraph that doesn't require differentiation "
+                    "use var_no_grad = var.detach()."
+                )
+            return
+        if value and self._data.dtype.kind != "f":
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients "
+                               f"(this tensor is {self.dtype}); convert it with .float() first")
+        self._requires_grad = value
+        if value:
+            self._why_no_grad = None
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set ``requires_grad`` in place and return self."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded op (their ``grad_fn`` is None)."""
+        return self.grad_fn is None
+
+    @property
+    def grad(self) -> "Tensor | None":
+        """The gradient accumulated by backward (leaves and ``retain_grad()`` tensors only)."""
+        if self.grad_fn is not None and self._requires_grad and not self.retains_grad \
+                and self._grad is None:
+            warnings.warn(GRAD_OF_NON_LEAF_WARNING, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                                f"type {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: grad "
+                                   f"{list(value.shape)} vs tensor {list(self.shape)}")
+            if value.dtype != self.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: grad "
+                                   f"{value.dtype} vs tensor {self.dtype}")
+        self._grad = value
+
+    @grad.deleter
+    def grad(self) -> None:
+        self._grad = None
+
+    @property
+    def retains_grad(self) -> bool:
+        """True when ``retain_grad()`` was called on this non-leaf tensor."""
+        fn = self.grad_fn
+        if fn is None or fn._retained is None:
+            return False
+        ref = fn._retained.get(self._output_nr)
+        return ref is not None and ref() is self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor during backward (no-op for leaves)."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        fn = self.grad_fn
+        if fn is None:
+            return
+        if fn._retained is None:
+            fn._retained = {}
+        fn._retained[self._output_nr] = weakref.ref(self)
+
+    @property
+    def output_nr(self) -> int:
+        return self._output_nr
+
+    @property
+    def _version(self) -> int:
+        """How many in-place modifications this tensor's storage has seen."""
+        return self._version_counter[0]
+
+    @property
+    def volatile(self) -> bool:
+        """True for tensors made with ``Variable(..., volatile=True)`` and results computed from
+        them: they record no graph (the modern spelling is ``with no_grad():``)."""
+        return self._why_no_grad == "volatile"
+
+    @volatile.setter
+    def volatile(self, value: bool) -> None:
+        from leafgrad.autograd.variable import warn_volatile
+        warn_volatile()
+        if value:
+            if self.grad_fn is not None:
+                raise RuntimeError("volatile can only be set on leaf tensors")
+            self._requires_grad = False
+            self._why_no_grad = "volatile"
+        elif self._why_no_grad == "volatile":
+            self._why_no_grad = None
+
+    @property
+    def data(self) -> "Tensor":
+        """The same storage as an untracked tensor (no history, its own version counter)."""
+        return _wrap(self._data, False)
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        self._data = value._data
+
+    def detach(self) -> "Tensor":
+        """A new leaf on the same storage with no history; backpropagation stops there."""
+        out = _wrap(self._data, False)
+        out._version_counter = self._version_counter
+        out._why_no_grad = "detach" if self._requires_grad else self._why_no_grad
+        return out
+
+    def detach_(self) -> "Tensor":
+        """Detach this tensor from its graph in place: it becomes a leaf that needs no grad."""
+        if self._base is not None and self._base._requires_grad:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead: this tensor "
+                               "is a view of another tensor that requires grad.")
+        if self._requires_grad:
+            self._why_no_grad = "detach"
+        self.grad_fn = None
+        self._output_nr = 0
+        self._requires_grad = False
+        return self
+
+    def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs=None, *, retain_variables: bool | None = None
+                 ) -> None:
+        """Accumulate the gradient of this tensor into the ``.grad`` of the graph's leaves.
+
+        ``retain_variables`` is the seed's older name for ``retain_graph`` (deprecated).
+        """
+        from leafgrad.autograd import engine
+        engine.backward((self,), None if gradient is None else (gradient,), retain_graph,
+                        create_graph, inputs=inputs, retain_variables=retain_variables,
+                        _from_tensor=True)
+
+    def register_hook(self, hook: Callable[["Tensor"], "Tensor | None"]):
+        """Call ``hook(grad)`` whenever the gradient for this tensor is computed; a returned
+        tensor replaces the gradient. Hooks run in registration order."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        from leafgrad.utils.hooks import RemovableHandle
+        if self.grad_fn is not None:
+            return self.grad_fn._register_tensor_hook(self._output_nr, hook)
+        if self._hooks is None:
+            self._hooks = {"grad": {}, "post": {}}
+        return RemovableHandle(self._hooks["grad"], hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[["Tensor"], None]):
+        """Call ``hook(tensor)`` after the gradient is accumulated into this leaf's ``.grad``."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        from leafgrad.utils.hooks import RemovableHandle
+        if self._hooks is None:
+            self._hooks = {"grad": {}, "post": {}}
+        return RemovableHandle(self._hooks["post"], hook)
+
+    def _grad_accumulator(self):
+        """The AccumulateGrad node of this leaf, shared by all ops that use it while alive."""
+        ref = self.__dict__.get("_accumulator")
+        node = ref() if ref is not None else None
+        if node is None:
+            from leafgrad.autograd.function import AccumulateGrad
+            node = AccumulateGrad(self)
+            self.__dict__["_accumulator"] = weakref.ref(node)
+        return node
+
+    # -- metadata ---------------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None):
+        """The shape, or the length of one dimension."""
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_normalize_dim(dim, self._data.ndim)]
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    @property
+    def dtype(self) -> _dtype.dtype:
+        return _dtype.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self):
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def data_ptr(self) -> int:
+        return self._data.__array_interface__["data"][0]
+
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim: int | None = None):
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[_normalize_dim(dim, self._data.ndim)]
+
+    @property
+    def _base_tensor(self) -> "Tensor | None":
+        return self._base
+
+    def untyped_storage_id(self) -> int:
+        """An id shared by tensors viewing the same memory (for tests of storage sharing)."""
+        root = self._data
+        while root.base is not None:
+            root = root.base
+        return id(root)
+
+    # -- conversion -------------------------------------------------------------------------
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The NumPy array sharing this tensor's memory (refuses tensors that require grad)."""
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        return self._data.copy() if force else self._data
+
+    def __array__(self, dtype=None, copy=None):
+        if self._requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        if dtype is not None and dtype != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to "
+                               f"Scalar")
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {'no values' if self._data.size == 0 else 'more than one value'} is ambiguous")
+        return bool(self._data.reshape(()).item())
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0 or (spec and self._data.size == 1):
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self) -> Iterator["Tensor"]:
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        from leafgrad._tensor_str import tensor_repr
+        return tensor_repr(self)
+
+    def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.")
+        out = type(self).__new__(type(self))
+        _init(out, self._data.copy(), self._requires_grad)
+        if self._grad is not None:
+            out._grad = self._grad.__deepcopy__(memo)
+        out.__dict__.update({k: v for k, v in self.__dict__.items() if k != "_accumulator"})
+        memo[id(self)] = out
+        return out
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("leafgrad tensors are not pickled: use leafgrad.save(), which never "
+                        "executes code when loading")
+
+    # -- devices and dtypes -----------------------------------------------------------------
+    def to(self, *args, **kwargs) -> "Tensor":
+        """Convert dtype and/or device: ``to(dtype)``, ``to(device)``, ``to(other)``."""
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        copy = kwargs.pop("copy", False)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, _dtype.dtype) or arg in (float, int, bool):
+                dtype = arg
+            else:
+                device = arg
+        get_device(device)
+        from leafgrad.ops.elementwise import cast
+        if dtype is None:
+            return self.clone() if copy else self
+        return cast(self, dtype, copy=copy)
+
+    def cuda(self, device=None) -> "Tensor":
+        get_device("cuda" if device is None else device)
+        return self
+
+    def cpu(self) -> "Tensor":
+        return self
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
+                    "float16": "torch.HalfTensor", "int64": "torch.LongTensor",
+                    "int32": "torch.IntTensor", "int16": "torch.ShortTensor",
+                    "int8": "torch.CharTensor", "uint8": "torch.ByteTensor",
+                    "bool": "torch.BoolTensor"}[self.dtype.name]
+        return self.to(dtype)
+
+    def type_as(self, other: "Tensor") -> "Tensor":
+        return self.to(other.dtype)
+
+    def float(self) -> "Tensor":
+        return self.to(_dtype.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(_dtype.float64)
+
+    def half(self) -> "Tensor":
+        return self.to(_dtype.float16)
+
+    def long(self) -> "Tensor":
+        return self.to(_dtype.int64)
+
+    def int(self) -> "Tensor":
+        return self.to(_dtype.int32)
+
+    def short(self) -> "Tensor":
+        return self.to(_dtype.int16)
+
+    def char(self) -> "Tensor":
+        return self.to(_dtype.int8)
+
+    def byte(self) -> "Tensor":
+        return self.to(_dtype.uint8)
+
+    def bool(self) -> "Tensor":
+        return self.to(_dtype.bool_)
+
+    # -- in place ---------------------------------------------------------------------------
+    def _apply_inplace(self, compute: Callable[["Tensor"], "Tensor"], op_name: str,
+                       others: tuple = (), direct: Callable | None = None) -> "Tensor":
+        """Run ``compute`` (an out-of-place op) and write its result into this tensor's storage.
+
+        Outside autograd this is a plain write. When the graph must be recorded, the result's
+        grad_fn takes the place of this tensor's (its old value is copied first, so that what
+        ``compute`` saved for backward stays valid); for a view, the write is recorded on the
+        base so that both the base and the view backpropagate through it.
+        """
+        base = self._base
+        recording = STATE.enabled and (
+            self._requires_grad or (base is not None and base._requires_grad)
+            or any(isinstance(o, Tensor) and o._requires_grad for o in others))
+        if STATE.enabled:
+            if self._requires_grad and self.grad_fn is None:
+                raise RuntimeError(
+                    f"a leaf Variable that requires grad is being used in an in-place operation "
+                    f"({op_name}). Wrap the update in `with leafgrad.no_grad():` (as optimizers "
+                    f"do), or use the out-of-place op to build a new tensor.")
+            if base is not None and base._requires_grad and base.grad_fn is None:
+                raise RuntimeError(
+                    f"a view of a leaf Variable that requires grad is being used in an in-place "
+                    f"operation ({op_name}). Modify it under `with leafgrad.no_grad():` or clone "
+                    f"the leaf first.")
+        if any(isinstance(o, Tensor) and o._why_no_grad == "volatile" for o in others) or \
+                self._why_no_grad == "volatile":
+            recording = False
+        if not recording and direct is not None:
+            direct(self._data)
+            self._version_counter[0] += 1
+            return self
+        if not recording:
+            prev = STATE.enabled
+            STATE.enabled = False
+            try:
+                result = compute(self)
+            finally:
+                STATE.enabled = prev
+            _check_inplace_dtype(result, self, op_name)
+            np.copyto(self._data, result._data, casting="unsafe")
+            self._version_counter[0] += 1
+            return self
+        old_value = _wrap(self._data.copy(), self._requires_grad)
+        old_value.grad_fn, old_value._output_nr = self.grad_fn, self._output_nr
+        result = compute(old_value)
+        _check_inplace_dtype(result, self, op_name)
+        if result._data.dtype != self._data.dtype:
+            result = result.to(self.dtype)
+        if base is not None:
+            from leafgrad.ops.shape import write_view_into_base
+            write_view_into_base(self, result)
+            return self
+        np.copyto(self._data, result._data)
+        self._version_counter[0] += 1
+        self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
+        self._requires_grad = result._requires_grad
+        return self
+
+
+def _check_inplace_dtype(result: Tensor, target: Tensor, op_name: str) -> None:
+    if _dtype._category(result._data.dtype) > _dtype._category(target._data.dtype):
+        raise RuntimeError(f"result type {_dtype.from_numpy_dtype(result._data.dtype)} of "
+                           f"{op_name} can't be cast to the desired output type "
+                           f"{target.dtype}: use the out-of-place op, or convert the tensor "
+                           f"first")
+    if result._data.shape != target._data.shape:
+        raise RuntimeError(f"output with shape {list(target._data.shape)} doesn't match the "
+                           f"broadcast shape {list(result._data.shape)} of {op_name}")
+
+
+def _normalize_dim(dim: int, ndim: int) -> int:
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+    bound = max(ndim, 1)
+    if not -bound <= dim < bound:
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[{-bound}, {bound - 1}], but got {dim})")
+    return dim % bound
+
+
+def _init(tensor: Tensor, array, requires_grad: bool) -> None:
+    tensor._data = array
+    tensor._requires_grad = requires_grad
+    tensor.grad_fn = None
+    tensor._output_nr = 0
+    tensor._version_counter = [0]
+    tensor._why_no_grad = None
+    tensor._grad = None
+    tensor._base = None
+    tensor._view_chain = ()
+    tensor._hooks = None
+
+
+_new = object.__new__
+
+
+def _wrap(array, requires_grad: bool) -> Tensor:
+    """A new Tensor on ``array`` (no copy): the fast path every op result takes."""
+    tensor = _new(Tensor)
+    tensor._data = array
+    tensor._requires_grad = requires_grad
+    tensor.grad_fn = None
+    tensor._output_nr = 0
+    tensor._version_counter = [0]
+    tensor._why_no_grad = None
+    tensor._grad = None
+    tensor._base = None
+    tensor._view_chain = ()
+    tensor._hooks = None
+    return tensor
+
+
+def zeros_like_array(shape, np_dtype) -> Tensor:
+    return _wrap(np.zeros(shape, dtype=np_dtype), False)

@@ -1,0 +1,393 @@
+"""The backward engine: walks the graph from the outputs, once per node, without recursion.
+
+1. Discover the nodes reachable from the roots with an explicit stack and count, for each node,
+   how many edges lead into it (its dependencies).
+2. Run a node only when all its dependencies have delivered their gradient (summed per output).
+   The node's backward gives one gradient per input; the engine reduces a broadcast gradient to
+   the input's shape and casts it to the input's dtype, so derivative rules never do.
+3. Leaves (``AccumulateGrad``) add into ``.grad``; ``autograd.grad`` captures instead.
+4. Unless ``retain_graph``, each node drops its saved tensors right after it ran.
+Backward formulas run under ``no_grad`` unless ``create_graph``, which records them.
+"""
+from __future__ import annotations
+
+import warnings
+import numpy as np
+
+from leafgrad._tensor import Tensor, _wrap
+from leafgrad.autograd.function import AccumulateGrad, materialize, run_backward_of
+from leafgrad.autograd.grad_mode import STATE
+
+__all__ = ["backward", "grad"]
+
+
+def _as_tuple(value) -> tuple:
+    if value is None:
+        return ()
+    if isinstance(value, Tensor):
+        return (value,)
+    return tuple(value)
+
+
+def _why_not_requires_grad(tensor: Tensor) -> str:
+    reason = tensor._why_no_grad
+    if reason == "no_grad":
+        return ("it was computed while gradient recording was off (inside `no_grad()`, "
+                "`inference_mode()` or `set_grad_enabled(False)`); compute it with grad enabled")
+    if reason == "detach":
+        return ("it was computed from a tensor cut from the graph by .detach() or .detach_() "
+                "(or .data); use the original tensor if gradients should flow")
+    if reason == "volatile":
+        return ("it was computed from a volatile tensor (Variable(..., volatile=True)), which "
+                "records no graph; volatile is for inference only")
+    return ("none of the tensors it was computed from requires grad: plain tensors default to "
+            "requires_grad=False (set it on the leaves you want gradients for), and a module "
+            "whose parameters were all frozen (requires_grad=False) gives this too")
+
+
+def _root_gradients(outputs: tuple, grad_outputs: tuple, create_graph: bool) -> list:
+    if grad_outputs and len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"got {len(grad_outputs)} gradients for {len(outputs)} tensors: pass "
+                           f"one gradient per output (or None for a one-element output)")
+    roots = []
+    for index, output in enumerate(outputs):
+        if not isinstance(output, Tensor):
+            raise TypeError(f"element {index} of tensors is a {type(output).__name__}, not a "
+                            f"Tensor")
+        gradient = grad_outputs[index] if grad_outputs else None
+        if not output._requires_grad:
+            raise RuntimeError(f"element {index} of tensors does not require grad and does not "
+                               f"have a grad_fn: {_why_not_requires_grad(output)}")
+        if gradient is None:
+            if output._data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs: element {index} "
+                    f"has shape {list(output.shape)}. Reduce it first (e.g. .sum() or .mean()) "
+                    f"or pass a gradient of that shape, as in output.backward(gradient)")
+            gradient = _wrap(np.ones_like(output._data), False)
+        else:
+            if not isinstance(gradient, Tensor):
+                gradient = _wrap(np.asarray(gradient, dtype=output._data.dtype), False)
+            if gradient._data.shape != output._data.shape:
+                raise RuntimeError(f"Mismatch in shape: grad_output[{index}] has a shape of "
+                                   f"{list(gradient.shape)} and output[{index}] has a shape of "
+                                   f"{list(output.shape)}.")
+            if gradient._data.dtype.kind != output._data.dtype.kind and \
+                    output._data.dtype.kind == "f":
+                raise TypeError(f"For complex or floating outputs, grad_output[{index}] must be "
+                                f"floating, got {gradient.dtype}")
+            if not create_graph:
+                gradient = gradient.detach()
+        roots.append((output, gradient))
+    return roots
+
+
+def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
+             create_graph: bool = False, grad_variables=None, inputs=None, *,
+             retain_variables: bool | None = None, _from_tensor: bool = False) -> None:
+    """Accumulate into ``.grad`` of the leaves the gradients of ``tensors``.
+
+    ``retain_variables`` is the old name of ``retain_graph`` (the seed's spelling); it still
+    works and warns.
+    """
+    if retain_variables is not None:
+        warnings.warn("retain_variables is deprecated and will be removed: use retain_graph "
+                      "(the same flag)", DeprecationWarning, stacklevel=3)
+        if retain_graph is None:
+            retain_graph = retain_variables
+    if grad_variables is not None:
+        warnings.warn("grad_variables is deprecated: use grad_tensors", DeprecationWarning,
+                      stacklevel=2)
+        grad_tensors = grad_variables
+    if retain_graph is None:
+        retain_graph = create_graph
+    outputs = _as_tuple(tensors)
+    grad_outputs = _as_tuple(grad_tensors) if not isinstance(grad_tensors, (list, tuple)) \
+        else tuple(grad_tensors)
+    input_tensors = _as_tuple(inputs)
+    if inputs is not None and not input_tensors:
+        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    if create_graph and inputs is None:
+        warnings.warn("Using backward() with create_graph=True will create a reference cycle "
+                      "between the parameter and its gradient which can cause a memory leak. "
+                      "Prefer autograd.grad when creating the graph to avoid this.", UserWarning,
+                      stacklevel=3)
+    roots = _root_gradients(outputs, grad_outputs, create_graph)
+    for t in input_tensors:
+        if not t._requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    results = _execute(roots, input_tensors or None, retain_graph, create_graph,
+                       accumulate=True)
+    for t, gradient in zip(input_tensors, results):  # non-leaf inputs keep their grad too
+        if t.grad_fn is not None and gradient is not None:
+            t._grad = gradient if t._grad is None else t._grad + gradient
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
+         create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
+         is_grads_batched: bool = False, materialize_grads: bool = False) -> tuple:
+    """Return the gradients of ``outputs`` with respect to ``inputs`` without touching ``.grad``.
+
+    Example::
+
+        (dx,) = leafgrad.autograd.grad((x ** 3).sum(), x, create_graph=True)
+        (d2x,) = leafgrad.autograd.grad(dx.sum(), x)      # 6 * x
+    """
+    if is_grads_batched:
+        raise NotImplementedError("is_grads_batched=True is not supported by leafgrad")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if materialize_grads and not allow_unused:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True")
+    if retain_graph is None:
+        retain_graph = create_graph
+    output_tensors = _as_tuple(outputs)
+    input_tensors = _as_tuple(inputs)
+    if not input_tensors:
+        raise RuntimeError("grad requires at least one input tensor")
+    for index, t in enumerate(input_tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"inputs[{index}] is a {type(t).__name__}, not a Tensor")
+        if not t._requires_grad:
+            raise RuntimeError(f"One of the differentiated Tensors (inputs[{index}], shape "
+                               f"{list(t.shape)}) does not require grad")
+    grad_outs = _as_tuple(grad_outputs) if not isinstance(grad_outputs, (list, tuple)) \
+        else tuple(grad_outputs)
+    roots = _root_gradients(output_tensors, grad_outs, create_graph)
+    results = _execute(roots, input_tensors, retain_graph, create_graph, accumulate=False)
+    for index, (t, g) in enumerate(zip(input_tensors, results)):
+        if g is None:
+            if materialize_grads:
+                results[index] = _wrap(np.zeros_like(t._data), False)
+            elif not allow_unused:
+                raise RuntimeError(
+                    f"One of the differentiated Tensors appears to not have been used in the "
+                    f"graph: inputs[{index}] (shape {list(t.shape)}). Set allow_unused=True if "
+                    f"this is the desired behavior.")
+    return tuple(results)
+
+
+def _capture_key(t: Tensor):
+    return (t._grad_accumulator(), 0) if t.grad_fn is None else (t.grad_fn, t._output_nr)
+
+
+def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph: bool,
+             accumulate: bool) -> list:
+    # Root edges. A root that is a leaf feeds its own accumulator.
+    root_edges = [(_capture_key(t), g) for t, g in roots]
+    dependencies: dict = {}
+    stack = []
+    seen = set()
+    for (node, _), _ in root_edges:
+        if node not in seen:
+            seen.add(node)
+            stack.append(node)
+    while stack:
+        node = stack.pop()
+        for edge in node._edges:
+            if edge is None:
+                continue
+            child = edge[0]
+            dependencies[child] = dependencies.get(child, 0) + 1
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+
+    captures: dict = {}
+    results: list = []
+    needed = None
+    if inputs is not None:
+        results = [None] * len(inputs)
+        for index, t in enumerate(inputs):
+            captures.setdefault(_capture_key(t), []).append(index)
+        needed = _needed_nodes(seen, dependencies, {key[0] for key in captures}, root_edges)
+
+    # Pending gradients, per node: a list with one slot per output.
+    buffers: dict = {}
+    for (node, output_nr), gradient in root_edges:
+        _add_to_buffer(buffers, node, output_nr, gradient)
+    ready = [node for node in {key[0]: None for key, _ in root_edges}
+             if dependencies.get(node, 0) == 0]
+
+    prev_mode = STATE.enabled
+    STATE.enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(node, None)
+            if grads is not None and (needed is None or node in needed):
+                input_grads = _run_node(node, grads, captures, results, retain_graph,
+                                        create_graph, accumulate)
+            else:
+                input_grads = None
+            for index, edge in enumerate(node._edges):
+                if edge is None:
+                    continue
+                child = edge[0]
+                if input_grads is not None and index < len(input_grads):
+                    gradient = input_grads[index]
+                    if gradient is not None:
+                        gradient = _conform(gradient, edge, node, index)
+                        _add_to_buffer(buffers, child, edge[1], gradient)
+                remaining = dependencies[child] - 1
+                dependencies[child] = remaining
+                if remaining == 0:
+                    ready.append(child)
+    finally:
+        STATE.enabled = prev_mode
+    return results
+
+
+def _needed_nodes(nodes: set, dependencies: dict, targets: set, root_edges: list) -> set:
+    """Nodes from which some target can be reached (only those run for autograd.grad)."""
+    # Kahn order from the roots, then a reverse sweep marks ancestors of targets.
+    remaining = dict(dependencies)
+    order = []
+    ready = [node for node in {key[0]: None for key, _ in root_edges}
+             if remaining.get(node, 0) == 0]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for edge in node._edges:
+            if edge is None:
+                continue
+            child = edge[0]
+            remaining[child] -= 1
+            if remaining[child] == 0:
+                ready.append(child)
+    needed = set()
+    for node in reversed(order):
+        if node in targets or any(e is not None and e[0] in needed for e in node._edges):
+            needed.add(node)
+    return needed
+
+
+def _add_to_buffer(buffers: dict, node, output_nr: int, gradient: Tensor) -> None:
+    slots = buffers.get(node)
+    if slots is None:
+        count = len(node._output_meta) if node._output_meta is not None else 1
+        slots = [None] * count
+        buffers[node] = slots
+    existing = slots[output_nr]
+    slots[output_nr] = gradient if existing is None else existing + gradient
+
+
+def _conform(gradient, edge: tuple, node, index: int) -> Tensor:
+    """Reduce a broadcast gradient to the input's shape and cast it to the input's dtype."""
+    if not isinstance(gradient, Tensor):
+        raise TypeError(f"function {node.name()} returned a gradient of type "
+                        f"{type(gradient).__name__} at index {index}; expected a Tensor or None")
+    shape, dtype = edge[2], edge[3]
+    if gradient._data.shape != shape:
+        gradient = _sum_to(gradient, shape, node, index)
+    if gradient._data.dtype != dtype:
+        gradient = gradient.to(_to_leafgrad_dtype(dtype))
+    return gradient
+
+
+def _to_leafgrad_dtype(np_dtype):
+    from leafgrad._dtype import from_numpy_dtype
+    return from_numpy_dtype(np_dtype)
+
+
+def _sum_to(gradient: Tensor, shape: tuple, node, index: int) -> Tensor:
+    grad_shape = gradient._data.shape
+    lead = len(grad_shape) - len(shape)
+    if lead < 0 or any(s != 1 and s != g for s, g in zip(shape, grad_shape[lead:])):
+        raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index "
+                           f"{index} - got {list(grad_shape)} but expected shape compatible "
+                           f"with {list(shape)}")
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
+                                      if s == 1 and grad_shape[lead + i] != 1)
+    if axes:
+        gradient = gradient.sum(dim=axes, keepdim=True)
+    if lead:
+        gradient = gradient.reshape(shape)
+    return gradient
+
+
+def _run_tensor_hooks(node, grads: list) -> None:
+    hooks = node._tensor_pre_hooks
+    if hooks:
+        for output_nr, slot_hooks in hooks.items():
+            for hook in list(slot_hooks.values()):
+                if grads[output_nr] is None:
+                    break
+                replaced = hook(grads[output_nr])
+                if replaced is not None:
+                    grads[output_nr] = replaced
+    retained = node._retained
+    if retained:
+        for output_nr, ref in retained.items():
+            tensor = ref()
+            gradient = grads[output_nr]
+            if tensor is None or gradient is None:
+                continue
+            if tensor._grad is None:
+                tensor._grad = gradient if STATE.enabled else _wrap(gradient._data.copy(), False)
+            else:
+                tensor._grad = tensor._grad + gradient
+
+
+def _run_node(node, grads: list, captures: dict, results: list, retain_graph: bool,
+              create_graph: bool, accumulate: bool):
+    _run_tensor_hooks(node, grads)
+    if captures:
+        for output_nr, gradient in enumerate(grads):
+            for index in captures.get((node, output_nr), ()):
+                if type(node) is not AccumulateGrad:
+                    results[index] = gradient
+    if type(node) is AccumulateGrad:
+        _accumulate(node.variable, grads[0], captures.get((node, 0)), results, accumulate,
+                    create_graph)
+        return None
+    if node._pre_hooks:
+        for hook in list(node._pre_hooks.values()):
+            replaced = hook(tuple(grads))
+            if replaced is not None:
+                grads = list(replaced)
+    if len(grads) > 1 or node._output_meta is not None:
+        grad_outputs = materialize(node, grads)
+    else:
+        grad_outputs = grads
+    if STATE.anomaly:
+        from leafgrad.autograd.anomaly_mode import run_with_anomaly_check
+        input_grads = run_with_anomaly_check(node, grad_outputs, run_backward_of)
+    else:
+        input_grads = run_backward_of(node, grad_outputs)
+    if node._hooks:
+        for hook in list(node._hooks.values()):
+            replaced = hook(input_grads, tuple(grad_outputs))
+            if replaced is not None:
+                input_grads = tuple(replaced)
+    if not retain_graph:
+        node._release()
+    return input_grads
+
+
+def _accumulate(leaf: Tensor, gradient: Tensor, capture, results: list, accumulate: bool,
+                create_graph: bool) -> None:
+    hooks = leaf._hooks
+    if hooks and hooks["grad"]:
+        for hook in list(hooks["grad"].values()):
+            replaced = hook(gradient)
+            if replaced is not None:
+                gradient = replaced
+    if capture:
+        for index in capture:
+            results[index] = gradient
+    if not accumulate or (capture is None and results):
+        return
+    if not leaf._requires_grad:  # frozen after the graph was built
+        return
+    if leaf._grad is None:
+        leaf._grad = gradient if create_graph else _wrap(np.array(gradient._data, copy=True),
+                                                         False)
+    elif create_graph or leaf._grad._requires_grad:
+        leaf._grad = leaf._grad + gradient
+    else:
+        np.add(leaf._grad._data, gradient._data, out=leaf._grad._data, casting="unsafe")
+    if hooks and hooks["post"]:
+        for hook in list(hooks["post"].values()):
+            hook(leaf)
+

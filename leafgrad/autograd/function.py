@@ -1,0 +1,510 @@
+"""Backward nodes and the ``Function`` protocol.
+
+A call of a differentiable function creates one *node* (``grad_fn``): an instance of a class named
+``<Name>Backward`` (custom functions) or ``<Name>Backward0`` (built-in ops), which is also the
+``ctx`` that ``forward`` and ``backward`` receive, as in torch. The node holds the edges to the
+nodes of its inputs and what backward needs; the engine (``engine.py``) walks these nodes.
+
+Built-in ops (:class:`Op`) compute ``forward`` on raw arrays and ``backward`` with Tensor ops,
+so every derivative is itself differentiable (``create_graph=True``). They declare what they keep:
+``saved_inputs`` (indices) and ``saves_output``. Custom functions (:class:`Function`) receive and
+return Tensors and call ``ctx.save_for_backward``.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+from typing import Callable
+
+from leafgrad._tensor import Tensor, _wrap
+from leafgrad.autograd.grad_mode import STATE
+from leafgrad.utils.hooks import RemovableHandle
+
+__all__ = ["Node", "Function", "Op", "AccumulateGrad", "once_differentiable", "FunctionCtx"]
+
+_sequence = itertools.count()
+
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed): the saved tensors of {node} were freed by an earlier "
+    "backward() or autograd.grad(). Specify retain_graph=True in the first backward call if you "
+    "need to backward through the graph a second time. If this happens in a loop that carries "
+    "a tensor from one iteration to the next, call .detach() on the carried tensor."
+)
+
+
+class Node:
+    """A node of the backward graph (``tensor.grad_fn``)."""
+
+    # Engine-facing attributes, set by apply(): _edges: per forward argument, None or
+    # (next_node, output_nr, shape, numpy dtype) of the input; _freed: saved state released.
+    _edges: tuple = ()
+    _freed = False
+    _saved = None
+    _hooks = None
+    _pre_hooks = None
+    _tensor_pre_hooks = None  # {output_nr: [hook]} from Tensor.register_hook on non-leaves
+    _retained = None  # {output_nr: weakref to a tensor that called retain_grad()}
+    _output_meta = None  # ((shape, dtype), ...) for nodes with several outputs
+    _materialize_grads = True
+    _anomaly_trace = None
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    @property
+    def next_functions(self) -> tuple:
+        """((node, output_nr), ...) for each Tensor input, ``(None, 0)`` where no grad flows."""
+        tensor_args = self._tensor_args or (True,) * len(self._edges)
+        return tuple((e[0], e[1]) if e is not None else (None, 0)
+                     for e, is_tensor in zip(self._edges, tensor_args) if is_tensor)
+
+    _tensor_args = None  # custom functions: which forward arguments were Tensors
+
+    @property
+    def metadata(self) -> dict:
+        meta = self.__dict__.get("_metadata")
+        if meta is None:
+            meta = self._metadata = {}
+        return meta
+
+    def register_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(grad_inputs, grad_outputs)`` runs after this node; it may return new grad_inputs."""
+        if self._hooks is None:
+            self._hooks = {}
+        return RemovableHandle(self._hooks, hook)
+
+    def register_prehook(self, hook: Callable) -> RemovableHandle:
+        """``hook(grad_outputs)`` runs before this node; it may return new grad_outputs."""
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        return RemovableHandle(self._pre_hooks, hook)
+
+    def _register_tensor_hook(self, output_nr: int, hook: Callable) -> RemovableHandle:
+        if self._tensor_pre_hooks is None:
+            self._tensor_pre_hooks = {}
+        return RemovableHandle(self._tensor_pre_hooks.setdefault(output_nr, {}), hook)
+
+    # -- saved state ------------------------------------------------------------------------
+    @property
+    def saved_tensors(self) -> tuple:
+        """The tensors kept for backward, each checked against in-place modification."""
+        if self._freed:
+            raise RuntimeError(FREED_MESSAGE.format(node=self.name()))
+        saved = self._saved
+        if not saved:
+            return ()
+        return tuple(unpack(self, entry) for entry in saved)
+
+    def _release(self) -> None:
+        """Drop what backward kept (saved tensors and arrays stashed on ctx), keep the edges."""
+        had_state = bool(self._saved)
+        self._saved = None
+        stash = self.__dict__
+        for key in [k for k, v in stash.items() if _is_array_like(v)]:
+            del stash[key]
+            had_state = True
+        if had_state:
+            self._freed = True
+
+    def _saved_summary(self) -> list:
+        """(shape, dtype) of each saved tensor, for pictures and explanations of the graph."""
+        return [(tuple(e[1].shape), e[1].dtype) if e[0] == OUTPUT else
+                (tuple(e[1]._data.shape), e[1]._data.dtype) for e in (self._saved or ())
+                if e is not None and e[0] != CONSTANT]
+
+
+def _is_array_like(value) -> bool:
+    return isinstance(value, Tensor) or hasattr(value, "__array_interface__") or (
+        isinstance(value, (tuple, list)) and any(isinstance(v, Tensor) for v in value))
+
+
+# Saved-tensor entries: (INPUT, tensor, version), (CONSTANT, value) for a Python number given in
+# place of a tensor, or (OUTPUT, array, version_counter, version, output_nr). An output is kept as its array, not as the Tensor, so that the node and its output
+# do not reference each other; unpacking gives a new Tensor whose grad_fn is the node (as torch).
+INPUT, OUTPUT, CONSTANT = 0, 1, 2
+
+
+def unpack(node: Node, entry) -> Tensor | None:
+    if entry is None:
+        return None
+    if entry[0] == CONSTANT:
+        return entry[1]
+    if entry[0] == INPUT:
+        _, tensor, version = entry
+        if tensor._version_counter[0] != version:
+            _raise_modified(node, tensor._data, tensor._output_nr if tensor.grad_fn else 0,
+                            tensor.grad_fn, tensor._version_counter[0], version)
+        return tensor
+    _, array, counter, version, output_nr = entry
+    if counter[0] != version:
+        _raise_modified(node, array, output_nr, node, counter[0], version)
+    tensor = _wrap(array, True)
+    tensor.grad_fn = node
+    tensor._output_nr = output_nr
+    tensor._version_counter = counter
+    return tensor
+
+
+def _raise_modified(node, array, output_nr, producer, found, expected):
+    origin = (f"which is output {output_nr} of {producer.name()}" if producer is not None
+              else "which is a leaf tensor")
+    raise RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{array.dtype} tensor of shape {list(array.shape)}], {origin}, is at version "
+        f"{found}; expected version {expected} instead (it was saved for backward by "
+        f"{node.name()}). Fix: use an out-of-place op or .clone() the tensor before modifying "
+        f"it; enable anomaly detection with leafgrad.autograd.set_detect_anomaly(True) to find "
+        f"the operation that failed to compute its gradient."
+    )
+
+
+def _edge(tensor: Tensor) -> tuple:
+    """The edge into the graph for a tensor that requires grad."""
+    fn = tensor.grad_fn
+    data = tensor._data
+    if fn is None:
+        return (tensor._grad_accumulator(), 0, data.shape, data.dtype)
+    return (fn, tensor._output_nr, data.shape, data.dtype)
+
+
+class AccumulateGrad(Node):
+    """The node of a leaf tensor: adds the incoming gradient into ``variable.grad``."""
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+        self._edges = ()
+
+    def _release(self) -> None:
+        pass
+
+
+class _FunctionMeta(type):
+    """Gives each Function/Op subclass its node class, named as torch names grad_fn types."""
+
+    def __init__(cls, name, bases, namespace):
+        super().__init__(name, bases, namespace)
+        if namespace.get("_is_node_class"):
+            return
+        node_name = name + cls._node_suffix
+        cls._node_class = type(node_name, (cls,), {"_is_node_class": True, "__qualname__":
+                                                   node_name, "__module__": cls.__module__})
+
+
+class Op(Node, metaclass=_FunctionMeta):
+    """A built-in differentiable op: ``forward`` on arrays, ``backward`` with Tensor ops.
+
+    Positional arguments of ``apply`` are the op's inputs (Tensors, or Python numbers taken as
+    constants); keyword arguments are non-differentiable parameters passed to ``forward``.
+    ``backward(ctx, *grad_outputs)`` returns one gradient per positional input (None where
+    ``ctx.needs_input_grad[i]`` is False); the engine sums broadcast gradients back to each
+    input's shape, so rules never do.
+    """
+
+    _node_suffix = "Backward0"
+    saved_inputs: tuple = ()
+    saves_output = False
+    is_view = False  # the output aliases the (single) input's storage
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        arrays = []
+        requires = False
+        why = None  # why the result will not require grad: 'volatile' blocks recording
+        for arg in args:
+            if isinstance(arg, Tensor):
+                arrays.append(arg._data)
+                if arg._requires_grad:
+                    requires = True
+                if arg._why_no_grad is not None:
+                    why = arg._why_no_grad
+            else:
+                arrays.append(arg)
+        ctx = cls._node_class.__new__(cls._node_class)
+        out = cls.forward(ctx, *arrays, **kwargs)
+        if requires and why != "volatile":
+            if STATE.enabled:
+                return _record(cls, ctx, args, out, kwargs)
+            why = "no_grad"
+        if type(out) is tuple:
+            result = tuple(_wrap_plain(o, why) for o in out)
+        else:
+            result = _wrap_plain(out, why)
+        if cls.is_view:
+            _mark_views(result, args[0], cls, kwargs)
+        return result
+
+
+def _wrap_plain(array, why) -> Tensor:
+    tensor = _wrap(array, False)
+    tensor._why_no_grad = why
+    return tensor
+
+
+def _record(cls, ctx, args, out, kwargs):
+    """Connect ``ctx`` into the graph and wrap the outputs of a recorded built-in op."""
+    edges = []
+    needs = []
+    for arg in args:
+        if isinstance(arg, Tensor) and arg._requires_grad:
+            edges.append(_edge(arg))
+            needs.append(True)
+        else:
+            edges.append(None)
+            needs.append(False)
+    ctx._edges = tuple(edges)
+    ctx.needs_input_grad = tuple(needs)
+    ctx._sequence_nr = next(_sequence)
+    if STATE.anomaly:
+        from leafgrad.autograd.anomaly_mode import record_forward_trace
+        record_forward_trace(ctx)
+    if cls.saved_inputs:
+        ctx._saved = [(INPUT, args[i], args[i]._version_counter[0])
+                      if isinstance(args[i], Tensor) else (CONSTANT, args[i])
+                      for i in cls.saved_inputs]
+    if type(out) is tuple:
+        ctx._output_meta = tuple((o.shape, o.dtype) for o in out)
+        result = tuple(_wrap_output(o, ctx, i) for i, o in enumerate(out))
+    else:
+        result = _wrap_output(out, ctx, 0)
+    if cls.is_view:
+        _mark_views(result, args[0], cls, kwargs)
+    return result
+
+
+def _wrap_output(array, ctx, output_nr) -> Tensor:
+    differentiable = array.dtype.kind == "f"
+    tensor = _wrap(array, differentiable)
+    if differentiable:
+        tensor.grad_fn = ctx
+        tensor._output_nr = output_nr
+        if ctx.saves_output and output_nr == 0:
+            saved = ctx._saved if ctx._saved is not None else []
+            saved.append((OUTPUT, array, tensor._version_counter, 0, 0))
+            ctx._saved = saved
+    return tensor
+
+
+def _mark_views(result, source: Tensor, cls, kwargs) -> None:
+    """A view shares its source's storage and version counter and remembers how it was made
+    from its base, so that an in-place op on it can be replayed there (``Tensor._apply_inplace``).
+    """
+    base = source._base if source._base is not None else source
+    for index, view in enumerate(result) if type(result) is tuple else ((None, result),):
+        if not _shares_memory(view._data, source._data):
+            continue
+        view._version_counter = source._version_counter
+        view._base = base
+        view._view_chain = source._view_chain + ((cls, kwargs, index),)
+
+
+def _shares_memory(a, b) -> bool:
+    root_a, root_b = a, b
+    while getattr(root_a, "base", None) is not None:
+        root_a = root_a.base
+    while getattr(root_b, "base", None) is not None:
+        root_b = root_b.base
+    return root_a is root_b
+
+
+class FunctionCtx:
+    """Mixin with the ctx API of custom functions (``save_for_backward`` and friends)."""
+
+    def save_for_backward(self, *tensors: Tensor | None) -> None:
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save Tensors or None, got "
+                                f"{type(t).__name__}")
+        self._to_save = tensors
+
+    def mark_dirty(self, *tensors: Tensor) -> None:
+        self._dirty = tensors
+
+    def mark_non_differentiable(self, *tensors: Tensor) -> None:
+        self._non_differentiable = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self._materialize_grads = bool(value)
+
+
+class Function(FunctionCtx, Node, metaclass=_FunctionMeta):
+    """Base class for custom differentiable functions, as ``torch.autograd.Function``.
+
+    Example::
+
+        class Exp(Function):
+            @staticmethod
+            def forward(ctx, x):
+                result = x.exp()
+                ctx.save_for_backward(result)
+                return result
+
+            @staticmethod
+            def backward(ctx, grad_output):
+                (result,) = ctx.saved_tensors
+                return grad_output * result
+
+        y = Exp.apply(x)
+    """
+
+    _node_suffix = "Backward"
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom "
+                                  "autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement either the backward or vjp method for "
+                                  "your custom autograd.Function to use it with backward mode AD.")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        requires = False
+        why = None
+        for arg in args:
+            if isinstance(arg, Tensor):
+                if arg._requires_grad:
+                    requires = True
+                if arg._why_no_grad is not None:
+                    why = arg._why_no_grad
+        ctx = cls._node_class()
+        record = requires and why != "volatile" and STATE.enabled
+        prev = STATE.enabled
+        STATE.enabled = False  # forward of a custom function is not recorded (as torch)
+        try:
+            out = cls.forward(ctx, *args, **kwargs)
+        finally:
+            STATE.enabled = prev
+        is_tuple = isinstance(out, tuple)
+        outputs = out if is_tuple else (out,)
+        if not record:
+            if requires and why is None:
+                why = "no_grad"
+            for o in outputs:
+                if isinstance(o, Tensor) and not o._requires_grad and why is not None:
+                    o._why_no_grad = why
+            ctx.__dict__.pop("_to_save", None)
+            return out
+        ctx._edges = tuple(_edge(a) if isinstance(a, Tensor) and a._requires_grad else None
+                           for a in args)
+        ctx.needs_input_grad = tuple(e is not None for e in ctx._edges)
+        ctx._tensor_args = tuple(isinstance(a, Tensor) for a in args)
+        ctx._sequence_nr = next(_sequence)
+        if STATE.anomaly:
+            from leafgrad.autograd.anomaly_mode import record_forward_trace
+            record_forward_trace(ctx)
+        dirty = {id(t) for t in ctx.__dict__.get("_dirty", ())}
+        non_diff = {id(t) for t in ctx.__dict__.get("_non_differentiable", ())}
+        input_ids = {id(a) for a in args if isinstance(a, Tensor)}
+        wrapped = []
+        for i, o in enumerate(outputs):
+            if not isinstance(o, Tensor):
+                wrapped.append(o)
+                continue
+            if id(o) in input_ids and id(o) not in dirty:
+                o = o.view_as(o)  # an input returned unchanged comes back as a new alias
+            elif id(o) in dirty:
+                if o.grad_fn is None and o._requires_grad:
+                    raise RuntimeError("a leaf Variable that requires grad has been used in an "
+                                       "in-place operation (marked dirty in a custom Function).")
+            if id(o) in non_diff or not o._data.dtype.kind == "f":
+                o._requires_grad = False
+            else:
+                o.grad_fn = ctx
+                o._output_nr = i
+                o._requires_grad = True
+            wrapped.append(o)
+        ctx._output_meta = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else None
+                                 for o in wrapped)
+        to_save = ctx.__dict__.pop("_to_save", None)
+        if to_save:
+            output_ids = {id(o): i for i, o in enumerate(wrapped) if isinstance(o, Tensor)}
+            saved = []
+            for t in to_save:
+                if t is None:
+                    saved.append(None)
+                elif id(t) in output_ids and t.grad_fn is ctx:
+                    saved.append((OUTPUT, t._data, t._version_counter, t._version_counter[0],
+                                  output_ids[id(t)]))
+                else:
+                    saved.append((INPUT, t, t._version_counter[0]))
+            ctx._saved = saved
+        return tuple(wrapped) if is_tuple else wrapped[0]
+
+
+def once_differentiable(backward: Callable) -> Callable:
+    """Decorate a custom ``backward`` that is not itself differentiable: it runs without
+    recording, and differentiating its result again raises a clear error."""
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *grad_outputs):
+        prev = STATE.enabled
+        STATE.enabled = False
+        try:
+            grads = backward(ctx, *grad_outputs)
+        finally:
+            STATE.enabled = prev
+        if not prev:
+            return grads
+        if not any(isinstance(g, Tensor) and g._requires_grad for g in grad_outputs):
+            return grads
+        is_tuple = isinstance(grads, tuple)
+        marked = tuple(_OnceDifferentiableError.apply(g, *grad_outputs, name=ctx.name())
+                       if isinstance(g, Tensor) else g for g in (grads if is_tuple else (grads,)))
+        return marked if is_tuple else marked[0]
+
+    return wrapper
+
+
+class _OnceDifferentiableError(Op):
+    """Passes a gradient through; differentiating it raises (see ``once_differentiable``)."""
+
+    @staticmethod
+    def forward(ctx, grad, *grad_outputs, name: str):
+        ctx.function_name = name
+        return grad
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        raise RuntimeError(f"trying to differentiate twice a function that was marked with "
+                           f"@once_differentiable ({ctx.function_name})")
+
+
+def run_backward_of(node: Node, grad_outputs: tuple) -> tuple:
+    """Call the node's backward with its incoming gradients; returns one entry per input."""
+    if node._freed:
+        raise RuntimeError(FREED_MESSAGE.format(node=node.name()))
+    result = node.backward(node, *grad_outputs)
+    if type(result) is not tuple:
+        result = (result,)
+    if not isinstance(node, Op):
+        expected = len(node._edges)
+        if len(result) > expected and all(r is None for r in result[expected:]):
+            result = result[:expected]
+        if len(result) != expected:
+            raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                               f"(expected {expected}, got {len(result)})")
+    return result
+
+
+def materialize(node: Node, grad_outputs: list) -> tuple:
+    """Zeros for outputs that received no gradient (unless the function asked not to)."""
+    if not node._materialize_grads:
+        return tuple(grad_outputs)
+    from leafgrad._tensor import zeros_like_array
+    return tuple(g if g is not None else zeros_like_array(*meta)
+                 for g, meta in zip(grad_outputs, node._output_meta))
+

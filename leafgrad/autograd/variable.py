@@ -1,0 +1,44 @@
+"""``Variable``: the pre-0.4 wrapper the seed uses; it now returns a plain Tensor."""
+from __future__ import annotations
+
+import warnings
+
+from leafgrad._tensor import Tensor
+
+__all__ = ["Variable"]
+
+
+def warn_volatile() -> None:
+    warnings.warn("volatile is deprecated: use `with leafgrad.no_grad():` instead (volatile "
+                  "tensors record no graph, like everything computed inside no_grad)",
+                  DeprecationWarning, stacklevel=3)
+
+
+class _VariableMeta(type):
+    def __instancecheck__(cls, instance) -> bool:
+        return isinstance(instance, Tensor)
+
+
+class Variable(metaclass=_VariableMeta):
+    """``Variable(data, requires_grad=False, volatile=False)`` returns ``data`` as a Tensor.
+
+    ``volatile=True`` (seed claim C4) gives a tensor that does not require grad and makes every
+    result computed from it volatile too, so no graph is built; it warns that ``no_grad`` is the
+    modern spelling.
+    """
+
+    def __new__(cls, data=None, requires_grad: bool = False, volatile: bool = False) -> Tensor:
+        from leafgrad._factories import tensor
+        if data is None:
+            data = []
+        result = data if isinstance(data, Tensor) else tensor(data)
+        if volatile:
+            warn_volatile()
+            if result.grad_fn is not None:
+                result = result.detach()
+            result._requires_grad = False
+            result._why_no_grad = "volatile"
+            return result
+        if requires_grad:
+            result.requires_grad = True
+        return result

@@ -1,0 +1,6 @@
+"""Stateless neural-network functions, as ``torch.nn.functional``."""
+from leafgrad.ops.elementwise import (elu, gelu, hardtanh, leaky_relu, logit, mish, relu,
+                                      relu6, selu, sigmoid, silu, softplus, tanh)
+
+__all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "softplus", "mish",
+           "hardtanh", "sigmoid", "tanh", "logit"]

@@ -1,0 +1,1433 @@
+"""Elementwise ops: arithmetic, math functions, activations, comparisons, casts.
+
+Each op states its derivative in its docstring, derivatives.yaml style (``self: grad * ...``).
+Binary ops accept a Tensor or a Python number on either side; operands are first promoted
+with torch's rules (:func:`promote`), so NumPy then computes in the right dtype.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from leafgrad import _dtype
+from leafgrad._tensor import Tensor, _wrap
+from leafgrad.autograd.function import Op
+
+__all__ = [
+    "add", "sub", "mul", "div", "true_divide", "floor_divide", "remainder", "pow", "neg",
+    "abs", "exp", "exp2", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", "square",
+    "reciprocal", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh",
+    "sigmoid", "logit", "erf", "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu",
+    "softplus", "mish", "hardtanh", "clamp", "clip", "minimum", "maximum", "where", "lerp",
+    "sign", "floor", "ceil", "round", "trunc", "eq", "ne", "lt", "le", "gt", "ge",
+    "logical_and", "logical_or", "logical_xor", "logical_not", "isnan", "isinf", "isfinite",
+    "cast", "clone", "arcsin", "arccos", "arctan", "negative", "multiply", "subtract", "divide",
+    "absolute", "fmod", "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor",
+]
+
+
+# -- promotion -----------------------------------------------------------------------------
+def _as_operand(value):
+    """Tensors pass through; NumPy scalars become Python numbers; other data becomes a tensor."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple, np.ndarray)):
+        from leafgrad._factories import tensor
+        return tensor(value)
+    raise TypeError(f"unsupported operand type {type(value).__name__}: expected a Tensor or a "
+                    f"number")
+
+
+def result_type(*operands) -> np.dtype:
+    """torch's result dtype for operands (Tensors or Python numbers)."""
+    dims, zero_dims, scalars = [], [], []
+    for x in operands:
+        if isinstance(x, Tensor):
+            (dims if x._data.ndim else zero_dims).append(x._data.dtype)
+        else:
+            scalars.append(_dtype.scalar_kind(x))
+    return _dtype.promote_arrays(tuple(dims), tuple(zero_dims), tuple(scalars))
+
+
+def promote(*operands, floating: bool = False):
+    """Cast tensor operands to their torch result dtype (to the default float when
+    ``floating`` and the result would be integral). Returns the operands and that dtype."""
+    operands = tuple(_as_operand(x) for x in operands)
+    target = result_type(*operands)
+    if floating and target.kind != "f":
+        target = _dtype.get_default_dtype().np_dtype
+    out = []
+    for x in operands:
+        if isinstance(x, Tensor):
+            if x._data.dtype != target:
+                x = cast(x, _dtype.from_numpy_dtype(target))
+        elif target.kind == "f":
+            x = float(x)
+        elif target.kind != "b":
+            x = int(x)
+        out.append(x)
+    return out, target
+
+
+def _binary(op_class, a, b):
+    # Fast path: same-dtype tensors, or a floating tensor with a Python float/int.
+    if type(b) is float or type(b) is int:
+        if isinstance(a, Tensor) and a._data.dtype.kind == "f":
+            return op_class.apply(a, b)
+    elif isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype == b._data.dtype:
+        return op_class.apply(a, b)
+    (a, b), _ = promote(a, b)
+    return op_class.apply(a, b)
+
+
+def _floating_unary(op_class, x: Tensor, **kwargs):
+    """Ops whose result is floating: integer inputs are computed in the default float dtype."""
+    if x._data.dtype.kind != "f":
+        x = cast(x, _dtype.get_default_dtype())
+    return op_class.apply(x, **kwargs)
+
+
+def _check_shapes(op_name: str, a, b) -> None:
+    """Name both shapes when two tensors do not broadcast."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        try:
+            np.broadcast_shapes(a._data.shape, b._data.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"{op_name}: the size of tensor a ({list(a.shape)}) must match the size of "
+                f"tensor b ({list(b.shape)}) or be broadcastable to it") from None
+
+
+# -- arithmetic ----------------------------------------------------------------------------
+class Add(Op):
+    """self: grad;  other: grad * alpha"""
+
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        ctx.alpha = alpha
+        return a + b if alpha == 1 else a + b * alpha
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, (grad if ctx.alpha == 1 else grad * ctx.alpha)
+
+
+class Sub(Op):
+    """self: grad;  other: -grad * alpha"""
+
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        ctx.alpha = alpha
+        return a - b if alpha == 1 else a - b * alpha
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, (-grad if ctx.alpha == 1 else grad * -ctx.alpha)
+
+
+class Mul(Op):
+    """self: grad * other;  other: grad * self"""
+
+    saved_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        return (grad * b if needs[0] else None), (grad * a if needs[1] else None)
+
+
+class Div(Op):
+    """self: grad / other;  other: -grad * self / other**2"""
+
+    saved_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        grad_a = grad / b if needs[0] else None
+        grad_b = -grad * a / (b * b) if needs[1] else None
+        return grad_a, grad_b
+
+
+class FloorDivide(Op):
+    """Piecewise constant: no gradient flows (as torch, which returns zeros)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return np.floor_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0, grad * 0
+
+
+class Remainder(Op):
+    """self: grad;  other: -grad * floor(self / other)  (Python's sign convention)"""
+
+    saved_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return np.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        grad_b = -grad * floor(a / b) if ctx.needs_input_grad[1] else None
+        return grad, grad_b
+
+
+class Fmod(Op):
+    """self: grad;  other: -grad * trunc(self / other)  (C's sign convention)"""
+
+    saved_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return np.fmod(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        grad_b = -grad * trunc(a / b) if ctx.needs_input_grad[1] else None
+        return grad, grad_b
+
+
+class Pow(Op):
+    """self: grad * exponent * self**(exponent - 1);  exponent: grad * result * log(self)"""
+
+    saved_inputs = (0, 1)
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if a.dtype.kind in "iu" and np.any(np.asarray(b) < 0):
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        return np.power(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, result = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        grad_a = grad_b = None
+        if needs[0]:
+            if isinstance(b, Tensor):
+                # torch: where exponent == 0 the gradient is 0, even at self == 0
+                grad_a = where(b == 0, 0.0, grad * b * a ** (b - 1))
+            elif b == 0:
+                grad_a = grad * 0
+            else:
+                grad_a = grad * b * a ** (b - 1)
+        if needs[1]:
+            if isinstance(a, Tensor):
+                # torch: the exponent's gradient is 0 where self == 0 and exponent >= 0
+                grad_b = where((a == 0) & (b >= 0), 0.0, grad * result * log(a))
+            else:
+                grad_b = grad * result * math.log(a)
+        return grad_a, grad_b
+
+
+class Neg(Op):
+    """self: -grad"""
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.negative(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+# -- unary math ----------------------------------------------------------------------------
+class Abs(Op):
+    """self: grad * sign(self)   (0 at 0)"""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.abs(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * sign(a)
+
+
+class Exp(Op):
+    """self: grad * result   (the output is saved: it is the derivative)"""
+
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.exp(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (result,) = ctx.saved_tensors
+        return grad * result
+
+
+class Exp2(Op):
+    """self: grad * result * ln 2"""
+
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.exp2(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (result,) = ctx.saved_tensors
+        return grad * result * math.log(2.0)
+
+
+class Expm1(Op):
+    """self: grad * (result + 1)"""
+
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.expm1(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (result,) = ctx.saved_tensors
+        return grad * (result + 1)
+
+
+class Log(Op):
+    """self: grad / self"""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.log(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad / a
+
+
+class Log2(Op):
+    """self: grad / (self * ln 2)"""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.log2(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad / (a * math.log(2.0))
+
+
+class Log10(Op):
+    """self: grad / (self * ln 10)"""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.log10(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad / (a * math.log(10.0))
+
+
+class Log1p(Op):
+    """self: grad / (self + 1)"""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.log1p(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad / (a + 1)
+
+
+class Sqrt(Op):
+    """self: grad / (2 * result)"""
+
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.sqrt(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (result,) = ctx.saved_tensors
+        return grad / (2 * result)
+
+
+class Rsqrt(Op):
+    """self: -grad * result**3 / 2"""
+
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        with np.errstate(divide="ignore"):
+            return 1 / np.sqrt(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (result,) = ctx.saved_tensors
+        return grad * result ** 3 * -0.5
+
+
+class Square(Op):
+    """self: 2 * grad * self"""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.square(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * a * 2
+
+
+class Reciprocal(Op):
+    """self: -grad * result**2"""
+
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        with np.errstate(divide="ignore"):
+            return np.reciprocal(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (result,) = ctx.saved_tensors
+        return -grad * result * result
+
+
+class Sin(Op):
+    """self: grad * cos(self)"""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.sin(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * cos(a)
+
+
+class Cos(Op):
+    """self: -grad * sin(self)"""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.cos(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return -grad * sin(a)
+
+
+class Tan(Op):
+    """self: grad * (1 + result**2)"""
+
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.tan(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (result,) = ctx.saved_tensors
+        return grad * (result * result + 1)
+
+
+class Asin(Op):
+    """self: grad / sqrt(1 - self**2)"""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.arcsin(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * rsqrt(1 - a * a)
+
+
+class Acos(Op):
+    """self: -grad / sqrt(1 - self**2)"""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.arccos(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return -grad * rsqrt(1 - a * a)
+
+
+class Atan(Op):
+    """self: grad / (1 + self**2)"""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.arctan(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad / (a * a + 1)
+
+
+class Atan2(Op):
+    """self: grad * other / (self**2 + other**2);  other: -grad * self / (self**2 + other**2)"""
+
+    saved_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return np.arctan2(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        scale = grad / (a * a + b * b)
+        needs = ctx.needs_input_grad
+        return (scale * b if needs[0] else None), (-scale * a if needs[1] else None)
+
+
+class Sinh(Op):
+    """self: grad * cosh(self)"""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.sinh(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * cosh(a)
+
+
+class Cosh(Op):
+    """self: grad * sinh(self)"""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.cosh(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * sinh(a)
+
+
+class Tanh(Op):
+    """self: grad * (1 - result**2)"""
+
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.tanh(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (result,) = ctx.saved_tensors
+        return grad * (1 - result * result)
+
+
+class Sigmoid(Op):
+    """self: grad * result * (1 - result)"""
+
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        # exp of -|a| only: stable for large |a| in either sign
+        e = np.exp(-np.abs(a))
+        return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (result,) = ctx.saved_tensors
+        return grad * result * (1 - result)
+
+
+class Logit(Op):
+    """self: grad / (self * (1 - self)), 0 outside [eps, 1 - eps] when eps is given"""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a, eps=None):
+        ctx.eps = eps
+        if eps is not None:
+            a = np.clip(a, eps, 1 - eps)
+        with np.errstate(divide="ignore"):
+            return np.log(a / (1 - a))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        result = grad / (a * (1 - a))
+        if ctx.eps is not None:
+            result = where((a < ctx.eps) | (a > 1 - ctx.eps), 0.0, result)
+        return result
+
+
+def _erf_array(x: np.ndarray) -> np.ndarray:
+    """erf to double precision: Taylor series near 0, continued fraction of erfc beyond."""
+    x64 = x.astype(np.float64, copy=False)
+    ax = np.abs(x64)
+    small = ax < 2.5
+    result = np.empty_like(x64)
+    xs = x64[small]
+    if xs.size:
+        x2 = xs * xs
+        term = xs.copy()
+        total = xs.copy()
+        for n in range(1, 60):
+            term = term * -x2 / n
+            total += term / (2 * n + 1)
+        result[small] = total * (2 / math.sqrt(math.pi))
+    xl = ax[~small]
+    if xl.size:
+        fraction = xl.copy()
+        for k in range(80, 0, -1):
+            fraction = xl + (k / 2) / fraction
+        erfc = np.exp(-xl * xl) / (math.sqrt(math.pi) * fraction)
+        result[~small] = np.sign(x64[~small]) * (1 - erfc)
+    return result.astype(x.dtype, copy=False)
+
+
+class Erf(Op):
+    """self: grad * 2 / sqrt(pi) * exp(-self**2)"""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a):
+        return _erf_array(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * exp(-(a * a)) * (2 / math.sqrt(math.pi))
+
+
+class Sign(Op):
+    """self: 0"""
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.sign(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0
+
+
+class _Rounding(Op):
+    """self: 0 (piecewise constant, as torch)"""
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0
+
+
+class Floor(_Rounding):
+    @staticmethod
+    def forward(ctx, a):
+        return np.floor(a)
+
+
+class Ceil(_Rounding):
+    @staticmethod
+    def forward(ctx, a):
+        return np.ceil(a)
+
+
+class Trunc(_Rounding):
+    @staticmethod
+    def forward(ctx, a):
+        return np.trunc(a)
+
+
+class Round(_Rounding):
+    @staticmethod
+    def forward(ctx, a, decimals=0):
+        return np.round(a, decimals)  # half to even, as torch
+
+
+# -- activations ---------------------------------------------------------------------------
+class Relu(Op):
+    """self: grad * (result > 0)   (relu'(0) = 0)"""
+
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.maximum(a, 0).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (result,) = ctx.saved_tensors
+        return grad * (result._data > 0)
+
+
+class Hardtanh(Op):
+    """self: grad where min_val < self < max_val, else 0 (bounds excluded, as torch)"""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a, min_val=-1.0, max_val=1.0):
+        ctx.bounds = (min_val, max_val)
+        return np.clip(a, min_val, max_val).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        low, high = ctx.bounds
+        return grad * ((a._data > low) & (a._data < high))
+
+
+class LeakyRelu(Op):
+    """self: grad where self > 0, grad * negative_slope elsewhere"""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a, negative_slope=0.01):
+        ctx.negative_slope = negative_slope
+        return np.where(a > 0, a, a * negative_slope).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * np.where(a._data > 0, 1.0, ctx.negative_slope).astype(a._data.dtype)
+
+
+class Elu(Op):
+    """self: grad * scale where self > 0, else grad * (result + alpha * scale)  (elu, selu)"""
+
+    saved_inputs = (0,)
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a, alpha=1.0, scale=1.0):
+        ctx.alpha, ctx.scale = alpha, scale
+        negative = alpha * np.expm1(np.minimum(a, 0))
+        return (scale * np.where(a > 0, a, negative)).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, result = ctx.saved_tensors
+        positive = a._data > 0
+        return where(positive, grad * ctx.scale,
+                     grad * (result + ctx.alpha * ctx.scale) * ~positive)
+
+
+class Gelu(Op):
+    """exact: self: grad * (Phi(self) + self * phi(self));  'tanh': derivative of the tanh form"""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a, approximate="none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"approximate argument must be either none or tanh, got "
+                             f"{approximate!r}")
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            inner = math.sqrt(2 / math.pi) * (a + 0.044715 * a ** 3)
+            return (0.5 * a * (1 + np.tanh(inner))).astype(a.dtype, copy=False)
+        return (0.5 * a * (1 + _erf_array(a / math.sqrt(2)))).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            t = tanh(k * (a + 0.044715 * a * a * a))
+            return grad * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * k * (1 + 3 * 0.044715 * a * a))
+        cdf = 0.5 * (1 + erf(a * (1 / math.sqrt(2))))
+        pdf = exp(a * a * -0.5) * (1 / math.sqrt(2 * math.pi))
+        return grad * (cdf + a * pdf)
+
+
+class Softplus(Op):
+    """self: grad * sigmoid(beta * self), linear (grad) where beta * self > threshold"""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a, beta=1.0, threshold=20.0):
+        ctx.beta, ctx.threshold = beta, threshold
+        scaled = a * beta
+        soft = np.logaddexp(0, scaled) / beta
+        return np.where(scaled > threshold, a, soft).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        scaled = a * ctx.beta
+        return where(scaled._data > ctx.threshold, grad, grad * sigmoid(scaled))
+
+
+# -- two-input elementwise -----------------------------------------------------------------
+class Clamp(Op):
+    """self: grad where min <= self <= max (bounds included, as torch); min/max tensors get
+    the gradient where they are the result"""
+
+    saved_inputs = (0, 1, 2)
+
+    @staticmethod
+    def forward(ctx, a, low, high):
+        result = a
+        if low is not None:
+            result = np.maximum(result, low)
+        if high is not None:
+            result = np.minimum(result, high)
+        return result.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, low, high = ctx.saved_tensors
+        data = a._data
+        keep = np.ones(data.shape, dtype=bool)
+        low_wins = high_wins = None
+        if low is not None:
+            low_data = low._data if isinstance(low, Tensor) else low
+            keep &= data >= low_data
+            low_wins = data < low_data
+        if high is not None:
+            high_data = high._data if isinstance(high, Tensor) else high
+            keep &= data <= high_data
+            high_wins = data > high_data
+            if low_wins is not None:  # when min > max the result is max
+                low_wins = low_wins & ~high_wins
+        needs = ctx.needs_input_grad
+        grad_low = grad * low_wins if len(needs) > 1 and needs[1] else None
+        grad_high = grad * high_wins if len(needs) > 2 and needs[2] else None
+        return grad * keep, grad_low, grad_high
+
+
+class Maximum(Op):
+    """self: grad where self > other, grad / 2 on ties;  other: the rest (as torch)"""
+
+    saved_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return _tie_split(grad, a, b, np.greater)
+
+
+class Minimum(Op):
+    """self: grad where self < other, grad / 2 on ties;  other: the rest (as torch)"""
+
+    saved_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return _tie_split(grad, a, b, np.less)
+
+
+def _tie_split(grad, a, b, wins):
+    a_data, b_data = a._data, b._data
+    dtype = grad._data.dtype
+    share_a = np.where(wins(a_data, b_data), 1.0, np.where(a_data == b_data, 0.5, 0.0))
+    share_a = share_a.astype(dtype)
+    return grad * share_a, grad * (1 - share_a)
+
+
+class Where(Op):
+    """input: grad where condition, else 0;  other: grad where not condition"""
+
+    @staticmethod
+    def forward(ctx, a, b, condition):
+        ctx.condition = condition
+        return np.where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        condition = ctx.condition
+        needs = ctx.needs_input_grad
+        zero = np.zeros((), dtype=grad._data.dtype)
+        return (where(condition, grad, zero) if needs[0] else None,
+                where(condition, zero, grad) if needs[1] else None)
+
+
+class Lerp(Op):
+    """start: grad * (1 - weight);  end: grad * weight;  weight: grad * (end - start)"""
+
+    saved_inputs = (0, 1, 2)
+
+    @staticmethod
+    def forward(ctx, start, end, weight):
+        return start + weight * (end - start)
+
+    @staticmethod
+    def backward(ctx, grad):
+        start, end, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        return (grad * (1 - weight) if needs[0] else None,
+                grad * weight if needs[1] else None,
+                grad * (end - start) if len(needs) > 2 and needs[2] else None)
+
+
+class Cast(Op):
+    """self: grad.to(self.dtype)"""
+
+    @staticmethod
+    def forward(ctx, a, np_dtype, copy=False):
+        ctx.source_dtype = a.dtype
+        return a.astype(np_dtype, copy=True) if copy or a.dtype != np_dtype else a
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.source_dtype.kind != "f":
+            return None
+        return cast(grad, _dtype.from_numpy_dtype(ctx.source_dtype))
+
+
+class Clone(Op):
+    """self: grad"""
+
+    @staticmethod
+    def forward(ctx, a):
+        return a.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+# -- public functions ----------------------------------------------------------------------
+def add(input, other, *, alpha=1):
+    """``input + alpha * other`` with broadcasting and torch's type promotion."""
+    _check_shapes("add", input, other)
+    if alpha != 1:
+        (input, other), _ = promote(input, other)
+        return Add.apply(input, other, alpha=alpha)
+    return _binary(Add, input, other)
+
+
+def sub(input, other, *, alpha=1):
+    """``input - alpha * other``."""
+    if isinstance(input, Tensor) and input._data.dtype == np.bool_ and \
+            isinstance(other, Tensor) and other._data.dtype == np.bool_:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    _check_shapes("sub", input, other)
+    if alpha != 1:
+        (input, other), _ = promote(input, other)
+        return Sub.apply(input, other, alpha=alpha)
+    return _binary(Sub, input, other)
+
+
+def mul(input, other):
+    """Elementwise product."""
+    _check_shapes("mul", input, other)
+    return _binary(Mul, input, other)
+
+
+def div(input, other, *, rounding_mode: str | None = None):
+    """True division (integers divide to the default float dtype), or ``'floor'``/``'trunc'``."""
+    _check_shapes("div", input, other)
+    if rounding_mode is None:
+        (a, b), _ = promote(input, other, floating=True)
+        return Div.apply(a, b)
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    if rounding_mode == "trunc":
+        (a, b), target = promote(input, other)
+        if target.kind == "f":
+            return trunc(Div.apply(a, b))
+        return Cast.apply(Div.apply(*promote(a, b, floating=True)[0]).trunc(), target)
+    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                     f"found '{rounding_mode}'")
+
+
+def floor_divide(input, other):
+    """``floor(input / other)``; no gradient flows."""
+    (a, b), target = promote(input, other)
+    if target.kind in "iu" and np.any(np.asarray(b._data if isinstance(b, Tensor) else b) == 0):
+        raise RuntimeError("ZeroDivisionError: integer division by zero in floor_divide")
+    return FloorDivide.apply(a, b)
+
+
+def remainder(input, other):
+    """Python-style remainder (the sign of the divisor)."""
+    (a, b), _ = promote(input, other)
+    return Remainder.apply(a, b)
+
+
+def fmod(input, other):
+    """C-style remainder (the sign of the dividend)."""
+    (a, b), _ = promote(input, other)
+    return Fmod.apply(a, b)
+
+
+def pow(input, exponent):
+    """``input ** exponent``; a Python number exponent keeps a float tensor's dtype."""
+    if isinstance(input, Tensor) and type(exponent) in (int, float) and \
+            input._data.dtype.kind == "f":
+        return Pow.apply(input, exponent)
+    (a, b), _ = promote(input, exponent)
+    return Pow.apply(a, b)
+
+
+def neg(input: Tensor) -> Tensor:
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
+                           "you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
+    return Neg.apply(input)
+
+
+def abs(input: Tensor) -> Tensor:
+    return Abs.apply(input)
+
+
+def _unary(op_class):
+    def function(input: Tensor) -> Tensor:
+        return _floating_unary(op_class, input)
+    function.__name__ = op_class.__name__.lower()
+    function.__doc__ = f"Elementwise {function.__name__}. Derivative: {op_class.__doc__}"
+    return function
+
+
+exp = _unary(Exp)
+exp2 = _unary(Exp2)
+expm1 = _unary(Expm1)
+log = _unary(Log)
+log2 = _unary(Log2)
+log10 = _unary(Log10)
+log1p = _unary(Log1p)
+sqrt = _unary(Sqrt)
+rsqrt = _unary(Rsqrt)
+reciprocal = _unary(Reciprocal)
+sin = _unary(Sin)
+cos = _unary(Cos)
+tan = _unary(Tan)
+asin = _unary(Asin)
+acos = _unary(Acos)
+atan = _unary(Atan)
+sinh = _unary(Sinh)
+cosh = _unary(Cosh)
+tanh = _unary(Tanh)
+sigmoid = _unary(Sigmoid)
+erf = _unary(Erf)
+
+
+def square(input: Tensor) -> Tensor:
+    if input._data.dtype == np.bool_:
+        input = cast(input, _dtype.int64)
+    return Square.apply(input)
+
+
+def atan2(input, other):
+    (a, b), _ = promote(input, other, floating=True)
+    return Atan2.apply(a, b)
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    return _floating_unary(Logit, input, eps=eps)
+
+
+def sign(input: Tensor) -> Tensor:
+    if input._data.dtype == np.bool_:
+        return input.clone()
+    return Sign.apply(input)
+
+
+def _keep_integers(op_class):
+    def function(input: Tensor, **kwargs) -> Tensor:
+        if input._data.dtype.kind != "f":
+            return input.clone()  # rounding an integer tensor gives it back, as torch
+        return op_class.apply(input, **kwargs)
+    function.__name__ = op_class.__name__.lower()
+    function.__doc__ = f"Elementwise {function.__name__}; its derivative is 0."
+    return function
+
+
+floor = _keep_integers(Floor)
+ceil = _keep_integers(Ceil)
+trunc = _keep_integers(Trunc)
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:
+    """Round half to even, optionally to ``decimals`` places."""
+    if input._data.dtype.kind != "f":
+        return input.clone()
+    return Round.apply(input, decimals=decimals)
+
+
+def relu(input: Tensor) -> Tensor:
+    """``max(input, 0)``; the derivative at 0 is 0, as torch."""
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("relu is not implemented for bool tensors")
+    return Relu.apply(input)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
+                         f"({max_val})")
+    return _floating_unary(Hardtanh, input, min_val=min_val, max_val=max_val)
+
+
+def relu6(input: Tensor) -> Tensor:
+    return hardtanh(input, 0.0, 6.0)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return _floating_unary(LeakyRelu, input, negative_slope=negative_slope)
+
+
+def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return _floating_unary(Elu, input, alpha=alpha)
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor) -> Tensor:
+    return _floating_unary(Elu, input, alpha=SELU_ALPHA, scale=SELU_SCALE)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """``x * Phi(x)``; ``approximate='tanh'`` uses the tanh formula."""
+    return _floating_unary(Gelu, input, approximate=approximate)
+
+
+def silu(input: Tensor) -> Tensor:
+    """``x * sigmoid(x)`` (composite: its derivative follows from mul and sigmoid)."""
+    return input * sigmoid(input)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta * x)) / beta``, linear above ``threshold``."""
+    return _floating_unary(Softplus, input, beta=beta, threshold=threshold)
+
+
+def mish(input: Tensor) -> Tensor:
+    """``x * tanh(softplus(x))`` (composite)."""
+    return input * tanh(softplus(input))
+
+
+def clamp(input: Tensor, min=None, max=None) -> Tensor:
+    """Limit values to ``[min, max]``; min/max may be numbers or tensors."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    bounds = [_as_operand(b) if b is not None else None for b in (min, max)]
+    present = [b for b in bounds if b is not None]
+    (input, *present), _ = promote(input, *present)
+    low = present.pop(0) if bounds[0] is not None else None
+    high = present.pop(0) if bounds[1] is not None else None
+    return Clamp.apply(input, low, high)
+
+
+clip = clamp
+
+
+def maximum(input: Tensor, other: Tensor) -> Tensor:
+    _check_shapes("maximum", input, other)
+    (a, b), _ = promote(input, other)
+    return Maximum.apply(a, b)
+
+
+def minimum(input: Tensor, other: Tensor) -> Tensor:
+    _check_shapes("minimum", input, other)
+    (a, b), _ = promote(input, other)
+    return Minimum.apply(a, b)
+
+
+def where(condition, input=None, other=None):
+    """``input`` where ``condition`` holds, ``other`` elsewhere; ``where(condition)`` gives the
+    indices of the true elements (as ``nonzero(as_tuple=True)``)."""
+    if input is None and other is None:
+        from leafgrad.ops.indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    mask = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    if mask.dtype != np.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
+                           f"with dtype {_dtype.from_numpy_dtype(mask.dtype)}")
+    (a, b), _ = promote(input, other)
+    return Where.apply(a, b, condition=mask)
+
+
+def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
+    """``input + weight * (end - input)``."""
+    (a, b, w), _ = promote(input, end, weight)
+    return Lerp.apply(a, b, w)
+
+
+def cast(input: Tensor, dtype, copy: bool = False) -> Tensor:
+    """Convert to ``dtype`` (differentiable between floating dtypes)."""
+    np_dtype = _dtype.to_numpy_dtype(dtype)
+    if input._data.dtype == np_dtype and not copy:
+        return input
+    return Cast.apply(input, np_dtype=np_dtype, copy=copy)
+
+
+def clone(input: Tensor, *, memory_format=None) -> Tensor:
+    """A copy with its own storage; gradients flow back to ``input``."""
+    return Clone.apply(input)
+
+
+# -- comparisons and logic (no gradient) ---------------------------------------------------
+def _compare(ufunc, name):
+    def function(input, other):
+        _check_shapes(name, input, other)
+        (a, b), _ = promote(input, other)
+        a_data = a._data if isinstance(a, Tensor) else a
+        b_data = b._data if isinstance(b, Tensor) else b
+        return _wrap(np.asarray(ufunc(a_data, b_data)), False)
+    function.__name__ = name
+    function.__doc__ = f"Elementwise ``{name}`` as a bool tensor (not differentiable)."
+    return function
+
+
+eq = _compare(np.equal, "eq")
+ne = _compare(np.not_equal, "ne")
+lt = _compare(np.less, "lt")
+le = _compare(np.less_equal, "le")
+gt = _compare(np.greater, "gt")
+ge = _compare(np.greater_equal, "ge")
+logical_and = _compare(np.logical_and, "logical_and")
+logical_or = _compare(np.logical_or, "logical_or")
+logical_xor = _compare(np.logical_xor, "logical_xor")
+
+
+def _integral_bitwise(ufunc, name):
+    def function(input, other):
+        (a, b), target = promote(input, other)
+        if target.kind == "f":
+            raise RuntimeError(f"\"{name}_cpu\" not implemented for '{_dtype.from_numpy_dtype(target).name.capitalize()}': bitwise ops need integer or bool tensors")
+        a_data = a._data if isinstance(a, Tensor) else a
+        b_data = b._data if isinstance(b, Tensor) else b
+        return _wrap(np.asarray(ufunc(a_data, b_data)), False)
+    function.__name__ = name
+    return function
+
+
+bitwise_and = _integral_bitwise(np.bitwise_and, "bitwise_and")
+bitwise_or = _integral_bitwise(np.bitwise_or, "bitwise_or")
+bitwise_xor = _integral_bitwise(np.bitwise_xor, "bitwise_xor")
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    if input._data.dtype.kind == "f":
+        raise RuntimeError("bitwise_not is only defined for integer and bool tensors")
+    return _wrap(np.invert(input._data), False)
+
+
+def logical_not(input: Tensor) -> Tensor:
+    return _wrap(np.logical_not(input._data), False)
+
+
+def isnan(input: Tensor) -> Tensor:
+    return _wrap(np.isnan(input._data), False)
+
+
+def isinf(input: Tensor) -> Tensor:
+    return _wrap(np.isinf(input._data), False)
+
+
+def isfinite(input: Tensor) -> Tensor:
+    return _wrap(np.isfinite(input._data), False)
+
+
+# NumPy-style aliases that torch also provides
+arcsin, arccos, arctan = asin, acos, atan
+negative, multiply, subtract, divide, true_divide, absolute = neg, mul, sub, div, div, abs
+
+
+def _reflected(function):
+    def method(self, other):
+        return function(other, self)
+    return method
+
+
+def _inplace(function, name):
+    def method(self, *args, **kwargs):
+        return self._apply_inplace(lambda value: function(value, *args, **kwargs), name,
+                                   args + tuple(kwargs.values()))
+    method.__name__ = name
+    method.__doc__ = f"In-place version of :func:`{function.__name__}`."
+    return method
+
+
+def _logical_or_bitwise(bitwise, logical):
+    def method(self, other):
+        other = _as_operand(other)
+        self_bool = self._data.dtype == np.bool_
+        other_bool = other._data.dtype == np.bool_ if isinstance(other, Tensor) else \
+            isinstance(other, bool)
+        return logical(self, other) if self_bool and other_bool else bitwise(self, other)
+    return method
+
+
+def _fill(self: Tensor, value) -> Tensor:
+    """Fill with ``value`` (a number or a one-element tensor)."""
+    if isinstance(value, Tensor):
+        if value._data.size != 1 or value._data.ndim > 0:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
+                               f"with {value._data.ndim} dimensions.")
+        return self._apply_inplace(lambda v: v * 0 + value, "fill_", (value,))
+    return self._apply_inplace(lambda v: _FillScalar.apply(v, value=value), "fill_")
+
+
+class _FillScalar(Op):
+    """self: 0 (every element is replaced)"""
+
+    @staticmethod
+    def forward(ctx, a, value):
+        return np.full_like(a, value)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0
+
+
+def _copy(self: Tensor, src, non_blocking: bool = False) -> Tensor:
+    """Copy ``src`` (broadcast, cast to this tensor's dtype) into this tensor."""
+    src = _as_operand(src)
+    if not isinstance(src, Tensor):
+        return _fill(self, src)
+    try:
+        np.broadcast_to(src._data, self._data.shape)
+    except ValueError:
+        raise RuntimeError(f"copy_: the source of shape {list(src.shape)} cannot be broadcast "
+                           f"to the destination of shape {list(self.shape)}") from None
+    return self._apply_inplace(lambda v: _CopyFrom.apply(v, cast(src, self.dtype)), "copy_",
+                               (src,))
+
+
+class _CopyFrom(Op):
+    """self: 0;  src: grad (summed over broadcast dims by the engine)"""
+
+    @staticmethod
+    def forward(ctx, destination, source):
+        return np.broadcast_to(source, destination.shape).astype(destination.dtype, copy=True)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0, grad
+
+
+def _zero(self: Tensor) -> Tensor:
+    return _fill(self, 0)
+
+
+TENSOR_METHODS = {
+    "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
+    "divide": div, "true_divide": div, "floor_divide": floor_divide, "remainder": remainder,
+    "fmod": fmod, "pow": pow, "neg": neg, "negative": neg, "abs": abs, "absolute": abs,
+    "exp": exp, "exp2": exp2, "expm1": expm1, "log": log, "log2": log2, "log10": log10,
+    "log1p": log1p, "sqrt": sqrt, "rsqrt": rsqrt, "square": square, "reciprocal": reciprocal,
+    "sin": sin, "cos": cos, "tan": tan, "asin": asin, "acos": acos, "atan": atan,
+    "arcsin": asin, "arccos": acos, "arctan": atan, "atan2": atan2, "sinh": sinh, "cosh": cosh,
+    "tanh": tanh, "sigmoid": sigmoid, "logit": logit, "erf": erf, "relu": relu, "sign": sign,
+    "floor": floor, "ceil": ceil, "trunc": trunc, "round": round, "clamp": clamp, "clip": clamp,
+    "maximum": maximum, "minimum": minimum, "where": lambda self, condition, other:
+    where(condition, self, other), "lerp": lerp, "clone": clone, "eq": eq, "ne": ne, "lt": lt,
+    "le": le, "gt": gt, "ge": ge, "logical_and": logical_and, "logical_or": logical_or,
+    "logical_xor": logical_xor, "logical_not": logical_not, "isnan": isnan, "isinf": isinf,
+    "isfinite": isfinite, "bitwise_not": bitwise_not,
+    "__add__": add, "__radd__": _reflected(add), "__sub__": sub, "__rsub__": _reflected(sub),
+    "__mul__": mul, "__rmul__": _reflected(mul), "__truediv__": div,
+    "__rtruediv__": _reflected(div), "__floordiv__": floor_divide,
+    "__rfloordiv__": _reflected(floor_divide), "__mod__": remainder,
+    "__rmod__": _reflected(remainder), "__pow__": pow, "__rpow__": _reflected(pow),
+    "__neg__": neg, "__pos__": lambda self: self, "__abs__": abs,
+    "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
+    "__and__": _logical_or_bitwise(bitwise_and, logical_and),
+    "__or__": _logical_or_bitwise(bitwise_or, logical_or),
+    "__xor__": _logical_or_bitwise(bitwise_xor, logical_xor),
+    "__rand__": _logical_or_bitwise(bitwise_and, logical_and),
+    "__ror__": _logical_or_bitwise(bitwise_or, logical_or),
+    "__invert__": lambda self: logical_not(self) if self._data.dtype == np.bool_
+    else bitwise_not(self),
+    "fill_": _fill, "zero_": _zero, "copy_": _copy,
+}
+
+for _name in ("add", "sub", "mul", "div", "pow", "clamp", "clip", "abs", "neg", "exp", "log",
+              "sqrt", "sigmoid", "tanh", "relu", "floor", "ceil", "round", "trunc", "sign",
+              "remainder", "fmod", "floor_divide", "lerp", "sin", "cos", "reciprocal", "square",
+              "exp2", "expm1", "log1p", "log2", "log10", "rsqrt", "atan2", "logit", "erf",
+              "maximum", "minimum", "subtract", "multiply", "divide", "true_divide", "tan",
+              "asin", "acos", "atan", "sinh", "cosh"):
+    TENSOR_METHODS[_name + "_"] = _inplace(TENSOR_METHODS[_name], _name + "_")
+TENSOR_METHODS.update({"__iadd__": TENSOR_METHODS["add_"], "__isub__": TENSOR_METHODS["sub_"],
+                       "__imul__": TENSOR_METHODS["mul_"],
+                       "__itruediv__": TENSOR_METHODS["div_"],
+                       "__ipow__": TENSOR_METHODS["pow_"],
+                       "__ifloordiv__": TENSOR_METHODS["floor_divide_"],
+                       "__imod__": TENSOR_METHODS["remainder_"]})
