@@ -10,7 +10,6 @@ from typing import Callable
 import numpy as np
 
 from leafgrad._tensor import Tensor, _wrap
-from leafgrad.autograd.grad_mode import no_grad
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
@@ -30,8 +29,7 @@ def _differentiable_outputs(outputs) -> list:
 def _numerical_jacobians(func: Callable, inputs: tuple, eps: float) -> list:
     """For each input requiring grad, d(flattened outputs)/d(input) by central differences."""
     def evaluate():
-        with no_grad():
-            outs = _as_tuple(func(*inputs))
+        outs = _as_tuple(func(*inputs))
         return np.concatenate([np.asarray(o._data, dtype=np.float64).ravel()
                                for o in outs if isinstance(o, Tensor) and o.is_floating_point()]
                               or [np.zeros(0)])

@@ -165,7 +165,7 @@ class Div(Op):
 
 
 class FloorDivide(Op):
-    """Piecewise constant: no gradient flows (as torch, which returns zeros)."""
+    """No derivative: backward raises, as in torch."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -173,7 +173,8 @@ class FloorDivide(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * 0, grad * 0
+        raise RuntimeError("derivative for floor_divide is not implemented: detach() its "
+                           "inputs, or use div() for a differentiable quotient")
 
 
 class Remainder(Op):
@@ -216,7 +217,7 @@ class Pow(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        if a.dtype.kind in "iu" and np.any(np.asarray(b) < 0):
+        if isinstance(a, np.ndarray) and a.dtype.kind in "iu" and np.any(np.asarray(b) < 0):
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         return np.power(a, b)
 

@@ -1,0 +1,151 @@
+"""Records of the elementwise ops (see ``op_db``)."""
+import numpy as np
+from hypothesis import strategies as st
+
+from op_db import NONEMPTY_SHAPES, OpInfo, Sample, binary, unary, values
+
+
+def method(name, **fixed):
+    """Call ``module.<name>(*args, **fixed, **kwargs)`` in both libraries."""
+    return lambda m, *args, **kwargs: getattr(m, name)(*args, **fixed, **kwargs)
+
+
+def functional(name, **fixed):
+    return lambda m, *args, **kwargs: getattr(m.nn.functional, name)(*args, **fixed, **kwargs)
+
+
+def same(name, **fixed):
+    fn = method(name, **fixed)
+    return dict(op=fn, ref=fn)
+
+
+def act(name, **fixed):
+    fn = functional(name, **fixed)
+    return dict(op=fn, ref=fn)
+
+
+@st.composite
+def _clamp_tensor_bounds(draw):
+    shape = draw(NONEMPTY_SHAPES)
+    return Sample((values(draw, shape), values(draw, shape, -2, -0.5, salt=1),
+                   values(draw, shape, 0.5, 2, salt=2)))
+
+
+@st.composite
+def _where_samples(draw):
+    shape = draw(NONEMPTY_SHAPES)
+    condition = np.asarray(values(draw, shape) > 0)
+    return Sample((condition, values(draw, shape, salt=1), values(draw, shape, salt=2)))
+
+
+@st.composite
+def _lerp_samples(draw):
+    shape = draw(NONEMPTY_SHAPES)
+    return Sample((values(draw, shape), values(draw, shape, salt=1),
+                   values(draw, shape, 0, 1, salt=2)))
+
+
+@st.composite
+def _pow_scalar(draw):
+    shape = draw(NONEMPTY_SHAPES)
+    exponent = draw(st.sampled_from([2, 3, 0.5, -1.5, 0, 1]))
+    return Sample((values(draw, shape, 0.5, 2.0), exponent))
+
+
+@st.composite
+def _rpow(draw):
+    shape = draw(NONEMPTY_SHAPES)
+    return Sample((values(draw, shape),))
+
+
+KINKS = (0.0,)
+
+RECORDS = [
+    OpInfo("add", **same("add"), samples=binary()),
+    OpInfo("add_alpha", op=method("add", alpha=2.5), ref=method("add", alpha=2.5),
+           samples=binary()),
+    OpInfo("sub", **same("sub"), samples=binary()),
+    OpInfo("mul", **same("mul"), samples=binary()),
+    OpInfo("div", **same("div"), samples=binary(other_low=0.5, other_high=2.0)),
+    OpInfo("operator_radd", op=lambda m, x: 1.5 + x, ref=lambda m, x: 1.5 + x,
+           samples=unary()),
+    OpInfo("operator_rsub", op=lambda m, x: 1.5 - x, ref=lambda m, x: 1.5 - x,
+           samples=unary()),
+    OpInfo("operator_rmul", op=lambda m, x: 2.0 * x, ref=lambda m, x: 2.0 * x,
+           samples=unary()),
+    OpInfo("operator_rtruediv", op=lambda m, x: 2.0 / x, ref=lambda m, x: 2.0 / x,
+           samples=unary(0.5, 2.0)),
+    OpInfo("operator_rpow", op=lambda m, x: 2.0 ** x, ref=lambda m, x: 2.0 ** x,
+           samples=_rpow()),
+    OpInfo("pow", **same("pow"), samples=binary(0.5, 2.0, other_low=-2, other_high=2)),
+    OpInfo("pow_scalar", op=lambda m, x, e: x ** e, ref=lambda m, x, e: x ** e,
+           samples=_pow_scalar()),
+    OpInfo("remainder", **same("remainder"), samples=binary(other_low=0.7, other_high=2.0),
+           gradgradcheck=False, notes="piecewise; the first derivative is piecewise constant"),
+    OpInfo("fmod", **same("fmod"), samples=binary(other_low=0.7, other_high=2.0),
+           gradgradcheck=False, notes="piecewise"),
+    OpInfo("floor_divide", op=lambda m, a, b: m.floor_divide(a, b).detach(),
+           ref=lambda m, a, b: m.floor_divide(a, b).detach(),
+           samples=binary(other_low=0.7, other_high=2.0), gradcheck=False,
+           notes="no derivative, as torch"),
+    OpInfo("neg", **same("neg"), samples=unary()),
+    OpInfo("abs", **same("abs"), samples=unary(away_from=KINKS)),
+    OpInfo("exp", **same("exp"), samples=unary()),
+    OpInfo("exp2", **same("exp2"), samples=unary()),
+    OpInfo("expm1", **same("expm1"), samples=unary()),
+    OpInfo("log", **same("log"), samples=unary(0.3, 3.0)),
+    OpInfo("log2", **same("log2"), samples=unary(0.3, 3.0)),
+    OpInfo("log10", **same("log10"), samples=unary(0.3, 3.0)),
+    OpInfo("log1p", **same("log1p"), samples=unary(-0.7, 3.0)),
+    OpInfo("sqrt", **same("sqrt"), samples=unary(0.3, 3.0)),
+    OpInfo("rsqrt", **same("rsqrt"), samples=unary(0.3, 3.0)),
+    OpInfo("square", **same("square"), samples=unary()),
+    OpInfo("reciprocal", **same("reciprocal"), samples=unary(0.5, 2.0)),
+    OpInfo("sin", **same("sin"), samples=unary()),
+    OpInfo("cos", **same("cos"), samples=unary()),
+    OpInfo("tan", **same("tan"), samples=unary(-1.2, 1.2)),
+    OpInfo("asin", **same("asin"), samples=unary(-0.9, 0.9)),
+    OpInfo("acos", **same("acos"), samples=unary(-0.9, 0.9)),
+    OpInfo("atan", **same("atan"), samples=unary()),
+    OpInfo("atan2", **same("atan2"), samples=binary(0.3, 2.0)),
+    OpInfo("sinh", **same("sinh"), samples=unary()),
+    OpInfo("cosh", **same("cosh"), samples=unary()),
+    OpInfo("tanh", **same("tanh"), samples=unary()),
+    OpInfo("sigmoid", **same("sigmoid"), samples=unary(-6, 6)),
+    OpInfo("logit", **same("logit"), samples=unary(0.1, 0.9)),
+    OpInfo("logit_eps", op=method("logit", eps=0.2), ref=method("logit", eps=0.2),
+           samples=unary(0.01, 0.99, away_from=(0.2, 0.8), gap=0.05)),
+    OpInfo("erf", **same("erf"), samples=unary(-3, 3)),
+    OpInfo("relu", **same("relu"), samples=unary(away_from=KINKS)),
+    OpInfo("relu6", **act("relu6"), samples=unary(-3, 8, away_from=(0.0, 6.0))),
+    OpInfo("leaky_relu", **act("leaky_relu", negative_slope=0.2),
+           samples=unary(away_from=KINKS)),
+    OpInfo("elu", **act("elu", alpha=1.3), samples=unary(away_from=KINKS)),
+    OpInfo("selu", **act("selu"), samples=unary(away_from=KINKS)),
+    OpInfo("gelu", **act("gelu"), samples=unary(-4, 4)),
+    OpInfo("gelu_tanh", **act("gelu", approximate="tanh"), samples=unary(-4, 4)),
+    OpInfo("silu", **act("silu"), samples=unary(-4, 4)),
+    OpInfo("softplus", **act("softplus", beta=1.5, threshold=4.0),
+           samples=unary(-4, 4, away_from=(4 / 1.5,))),
+    OpInfo("mish", **act("mish"), samples=unary(-4, 4)),
+    OpInfo("hardtanh", **act("hardtanh", min_val=-0.5, max_val=1.0),
+           samples=unary(away_from=(-0.5, 1.0))),
+    OpInfo("clamp", **same("clamp", min=-0.5, max=1.0), samples=unary(away_from=(-0.5, 1.0))),
+    OpInfo("clamp_min_only", **same("clamp", min=0.2), samples=unary(away_from=(0.2,))),
+    OpInfo("clamp_tensor_bounds", **same("clamp"), samples=_clamp_tensor_bounds(),
+           notes="tensor min/max"),
+    OpInfo("minimum", **same("minimum"), samples=binary()),
+    OpInfo("maximum", **same("maximum"), samples=binary()),
+    OpInfo("where", **same("where"), samples=_where_samples()),
+    OpInfo("lerp", **same("lerp"), samples=_lerp_samples()),
+    OpInfo("sign", **same("sign"), samples=unary(away_from=KINKS), gradgradcheck=False),
+    OpInfo("floor", **same("floor"), samples=unary(), gradgradcheck=False),
+    OpInfo("ceil", **same("ceil"), samples=unary(), gradgradcheck=False),
+    OpInfo("round", **same("round"), samples=unary(), gradgradcheck=False),
+    OpInfo("trunc", **same("trunc"), samples=unary(), gradgradcheck=False),
+    OpInfo("clone", **same("clone"), samples=unary()),
+    OpInfo("to_float32", op=lambda m, x: x.to(m.float32).double(),
+           ref=lambda m, x: x.to(m.float32).double(), samples=unary(), gradcheck=False,
+           notes="float32 rounding makes finite differences meaningless; values and "
+                 "gradients are compared with PyTorch"),
+]
