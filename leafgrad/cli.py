@@ -27,8 +27,8 @@ def demo() -> None:
     print("w1.grad:", w1.grad)
     print("w2.grad:", w2.grad)
     print("leaves x2, w1, w2 keep their gradients; the inner node y2 does not.")
-    print("graph: z2 <-", z2.grad_fn.name(), "<-",
-          ", ".join(f.name() for f, _ in z2.grad_fn.next_functions if f is not None))
+    print("the graph, a tree whose leaves are x2, w1 (deepest) and w2:")
+    _print_tree(z2, {id(x2): "x2", id(w1): "w1", id(w2): "w2"})
 
     print("\n== Flags ==")
     x = torch.ones(2, requires_grad=True)
@@ -62,6 +62,19 @@ def demo() -> None:
         (x * 2).backward()
     except RuntimeError as error:
         print("C15 non-scalar backward():", str(error).split(":")[0])
+
+
+def _print_tree(root, leaf_names: dict) -> None:
+    """Print the backward graph under ``root``, one node per line, children indented."""
+    stack = [(root.grad_fn, 1)]
+    print("  z2")
+    while stack:
+        node, depth = stack.pop()
+        variable = getattr(node, "variable", None)
+        label = leaf_names.get(id(variable), "leaf") if variable is not None else node.name()
+        print("  " + "    " * depth + "<- " + label)
+        children = [child for child, _ in node.next_functions if child is not None]
+        stack.extend((child, depth + 1) for child in reversed(children))
 
 
 def main(argv: list[str] | None = None) -> int:
