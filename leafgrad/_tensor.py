@@ -23,6 +23,24 @@ class Size(tuple):
     def numel(self) -> int:
         return int(np.prod(self, dtype=np.int64)) if self else 1
 
+    # slicing, concatenating and repeating a Size gives a Size, as torch
+    def __getitem__(self, index):
+        result = tuple.__getitem__(self, index)
+        return Size(result) if isinstance(index, slice) else result
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(other, self))
+
+    def __mul__(self, count):
+        return Size(tuple.__mul__(self, count))
+
+    __rmul__ = __mul__
+
 
 GRAD_OF_NON_LEAF_WARNING = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
@@ -30,6 +48,10 @@ GRAD_OF_NON_LEAF_WARNING = (
     "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
     "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead."
 )
+
+_NON_LEAF_FLAG_ERROR = "you can only change requires_grad flags of leaf variables."
+_NON_LEAF_FLAG_HINT = (" If you want to use a computed variable in a subgraph that doesn't "
+                       "require differentiation use var_no_grad = var.detach().")
 
 
 class Tensor:
@@ -47,15 +69,24 @@ class Tensor:
         np_dtype = _dtype.to_numpy_dtype(dtype) if dtype is not None else \
             _dtype.get_default_dtype().np_dtype
         get_device(device)
-        if not args:
-            array = np.empty((0,), dtype=np_dtype)
-        elif len(args) == 1 and not isinstance(args[0], (int, np.integer)):
-            source = args[0]
-            if isinstance(source, Tensor):
-                source = source._data
-            array = np.array(source, dtype=np_dtype)
+        if len(args) == 1 and isinstance(args[0], Size):
+            args = tuple(args[0])
+        if all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
+            if any(a < 0 for a in args):
+                raise RuntimeError(f"Trying to create tensor with negative dimension "
+                                   f"{min(args)}: {list(args)}")
+            array = np.empty(tuple(int(a) for a in args), dtype=np_dtype)  # () gives shape (0,)
+            if not args:
+                array = np.empty((0,), dtype=np_dtype)
+        elif len(args) == 1 and isinstance(args[0], Tensor):
+            array = args[0]._data  # torch's legacy constructor aliases a tensor, keeping its dtype
+        elif len(args) == 1 and (isinstance(args[0], (list, tuple, range, np.ndarray))):
+            from leafgrad._factories import _from_data
+            array = _from_data(args[0], np_dtype, copy=True)
         else:
-            array = np.empty(tuple(int(a) for a in args), dtype=np_dtype)
+            raise TypeError(f"new(): data must be a sequence (got "
+                            f"{', '.join(type(a).__name__ for a in args)}): use Tensor(sizes...) "
+                            f"for an uninitialised tensor or leafgrad.tensor(data)")
         _init(self, array, False)
 
     # -- autograd state ---------------------------------------------------------------------
@@ -69,13 +100,7 @@ class Tensor:
         if not isinstance(value, bool):
             raise TypeError(f"requires_grad must be a bool, got {type(value).__name__}")
         if self.grad_fn is not None:
-            if not value:
-                raise RuntimeError(
-                    "you can only change requires_grad flags of leaf variables. If you want to "
-                    "use a computed variable in a subgraph that doesn't require differentiation "
-                    "use var_no_grad = var.detach()."
-                )
-            return
+            raise RuntimeError(_NON_LEAF_FLAG_ERROR + ("" if value else _NON_LEAF_FLAG_HINT))
         if value and self._data.dtype.kind != "f":
             raise RuntimeError(f"only Tensors of floating point dtype can require gradients "
                                f"(this tensor is {self.dtype}); convert it with .float() first")
@@ -85,6 +110,8 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set ``requires_grad`` in place and return self."""
+        if requires_grad and self.grad_fn is not None:
+            return self  # as torch: a non-leaf already requires grad
         self.requires_grad = requires_grad
         return self
 
@@ -331,10 +358,16 @@ class Tensor:
         return self._data.tolist()
 
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._scalar_value())
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._scalar_value())
+
+    def _scalar_value(self):
+        if self._data.size != 1:
+            raise ValueError(f"only one element tensors can be converted to Python scalars "
+                             f"(this tensor has shape {list(self._data.shape)})")
+        return self._data.reshape(()).item()
 
     def __index__(self) -> int:
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
@@ -348,9 +381,14 @@ class Tensor:
         return bool(self._data.reshape(()).item())
 
     def __format__(self, spec: str) -> str:
-        if self._data.ndim == 0 or (spec and self._data.size == 1):
+        # as torch: a 0-dim tensor formats as its value ('{:+.2f}'), others only with no spec
+        if self._data.ndim == 0:
             return format(self.item(), spec)
-        return format(repr(self), spec)
+        if spec:
+            raise TypeError(f"unsupported format string passed to Tensor.__format__: only "
+                            f"0-dim tensors take a format spec (this one has shape "
+                            f"{list(self._data.shape)}); format t.item() or t.tolist()")
+        return repr(self)
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
@@ -415,12 +453,16 @@ class Tensor:
         return self
 
     def type(self, dtype=None):
+        """The type name (``'torch.FloatTensor'``), or a copy converted to ``dtype`` (a dtype or
+        such a name)."""
         if dtype is None:
-            return {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
-                    "float16": "torch.HalfTensor", "int64": "torch.LongTensor",
-                    "int32": "torch.IntTensor", "int16": "torch.ShortTensor",
-                    "int8": "torch.CharTensor", "uint8": "torch.ByteTensor",
-                    "bool": "torch.BoolTensor"}[self.dtype.name]
+            return _TYPE_NAMES[self.dtype.name]
+        if isinstance(dtype, str):
+            names = {v: k for k, v in _TYPE_NAMES.items()}
+            if dtype not in names:
+                raise ValueError(f"invalid type: {dtype!r} (expected one of "
+                                 f"{', '.join(sorted(names))})")
+            dtype = getattr(_dtype, names[dtype] if names[dtype] != "bool" else "bool_")
         return self.to(dtype)
 
     def type_as(self, other: "Tensor") -> "Tensor":
@@ -505,12 +547,34 @@ class Tensor:
         if base is not None:
             from leafgrad.ops.shape import write_view_into_base
             write_view_into_base(self, result)
+            _keep_output_in_place(result, self)
             return self
         np.copyto(self._data, result._data)
         self._version_counter[0] += 1
         self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
         self._requires_grad = result._requires_grad
+        _keep_output_in_place(result, self)
         return self
+
+
+def _keep_output_in_place(result: Tensor, target: Tensor) -> None:
+    """An in-place op that saved its output (relu_, exp_, sigmoid_ ...) keeps ``target``, the
+    modified tensor, as torch does: a later in-place change of ``target`` then fails at backward
+    instead of silently using the stale copy."""
+    saved = result.grad_fn._saved if result.grad_fn is not None else None
+    if not saved:
+        return
+    from leafgrad.autograd.function import OUTPUT
+    for index, entry in enumerate(saved):
+        if entry is not None and entry[0] == OUTPUT and entry[1] is result._data:
+            saved[index] = (OUTPUT, target._data, target._version_counter,
+                            target._version_counter[0], entry[4])
+
+
+_TYPE_NAMES = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
+               "float16": "torch.HalfTensor", "int64": "torch.LongTensor",
+               "int32": "torch.IntTensor", "int16": "torch.ShortTensor", "int8": "torch.CharTensor",
+               "uint8": "torch.ByteTensor", "bool": "torch.BoolTensor"}
 
 
 def _check_inplace_dtype(result: Tensor, target: Tensor, op_name: str) -> None:
@@ -552,6 +616,10 @@ _new = object.__new__
 
 def _wrap(array, requires_grad: bool) -> Tensor:
     """A new Tensor on ``array`` (no copy): the fast path every op result takes."""
+    if type(array) is not np.ndarray:
+        # NumPy turns 0-d results into scalars (np.float32), which have no writable memory,
+        # no __array__ round trip and no in-place ops: keep every tensor backed by an ndarray.
+        array = np.asarray(array)
     tensor = _new(Tensor)
     tensor._data = array
     tensor._requires_grad = requires_grad

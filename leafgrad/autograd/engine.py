@@ -90,9 +90,10 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
     ``retain_variables`` is the old name of ``retain_graph`` (the seed's spelling); it still
     works and warns.
     """
+    caller = 3 if _from_tensor else 2  # warnings point at the user's line
     if retain_variables is not None:
         warnings.warn("retain_variables is deprecated and will be removed: use retain_graph "
-                      "(the same flag)", DeprecationWarning, stacklevel=3)
+                      "(the same flag)", DeprecationWarning, stacklevel=caller)
         if retain_graph is None:
             retain_graph = retain_variables
     if grad_variables is not None:
@@ -111,7 +112,7 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
         warnings.warn("Using backward() with create_graph=True will create a reference cycle "
                       "between the parameter and its gradient which can cause a memory leak. "
                       "Prefer autograd.grad when creating the graph to avoid this.", UserWarning,
-                      stacklevel=3)
+                      stacklevel=caller)
     roots = _root_gradients(outputs, grad_outputs, create_graph)
     for t in input_tensors:
         if not t._requires_grad:
@@ -359,6 +360,11 @@ def _run_node(node, grads: list, captures: dict, results: list, retain_graph: bo
         for hook in list(node._hooks.values()):
             replaced = hook(input_grads, tuple(grad_outputs))
             if replaced is not None:
+                if len(replaced) != len(input_grads):
+                    raise RuntimeError(
+                        f"hook '{getattr(hook, '__name__', hook)}' registered on {node.name()} "
+                        f"has returned an incorrect number of values (got {len(replaced)}, but "
+                        f"expected {len(input_grads)}): return one gradient (or None) per input")
                 input_grads = tuple(replaced)
     if not retain_graph:
         node._release()

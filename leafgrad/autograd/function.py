@@ -16,6 +16,8 @@ import functools
 import itertools
 from typing import Callable
 
+import numpy as np
+
 from leafgrad._tensor import Tensor, _wrap
 from leafgrad.autograd.grad_mode import STATE
 from leafgrad.utils.hooks import RemovableHandle
@@ -104,10 +106,10 @@ class Node:
         had_state = bool(self._saved)
         self._saved = None
         stash = self.__dict__
-        for key in [k for k, v in stash.items() if _is_array_like(v)]:
+        arrays = [k for k, v in stash.items() if type(v) in _ARRAY_TYPES]
+        for key in arrays:
             del stash[key]
-            had_state = True
-        if had_state:
+        if had_state or arrays:
             self._freed = True
 
     def _saved_summary(self) -> list:
@@ -117,9 +119,7 @@ class Node:
                 if e is not None and e[0] != CONSTANT]
 
 
-def _is_array_like(value) -> bool:
-    return isinstance(value, Tensor) or hasattr(value, "__array_interface__") or (
-        isinstance(value, (tuple, list)) and any(isinstance(v, Tensor) for v in value))
+_ARRAY_TYPES = {Tensor, np.ndarray}  # what a ctx may stash besides plain values
 
 
 # Saved-tensor entries: (INPUT, tensor, version), (CONSTANT, value) for a Python number given in
@@ -265,7 +265,6 @@ def _record(cls, ctx, args, out, kwargs):
             needs.append(False)
     ctx._edges = tuple(edges)
     ctx.needs_input_grad = tuple(needs)
-    ctx._sequence_nr = next(_sequence)
     if STATE.anomaly:
         from leafgrad.autograd.anomaly_mode import record_forward_trace
         record_forward_trace(ctx)
@@ -382,12 +381,17 @@ class Function(FunctionCtx, Node, metaclass=_FunctionMeta):
                     why = arg._why_no_grad
         ctx = cls._node_class()
         record = requires and why != "volatile" and STATE.enabled
+        # torch sets needs_input_grad before forward, so forward can skip work too
+        ctx.needs_input_grad = tuple(record and isinstance(a, Tensor) and a._requires_grad
+                                     for a in args)
         prev = STATE.enabled
         STATE.enabled = False  # forward of a custom function is not recorded (as torch)
         try:
             out = cls.forward(ctx, *args, **kwargs)
         finally:
             STATE.enabled = prev
+        for t in ctx.__dict__.get("_dirty", ()):
+            t._version_counter[0] += 1  # torch counts mark_dirty as one more modification
         is_tuple = isinstance(out, tuple)
         outputs = out if is_tuple else (out,)
         if not record:
@@ -400,7 +404,6 @@ class Function(FunctionCtx, Node, metaclass=_FunctionMeta):
             return out
         ctx._edges = tuple(_edge(a) if isinstance(a, Tensor) and a._requires_grad else None
                            for a in args)
-        ctx.needs_input_grad = tuple(e is not None for e in ctx._edges)
         ctx._tensor_args = tuple(isinstance(a, Tensor) for a in args)
         ctx._sequence_nr = next(_sequence)
         if STATE.anomaly:

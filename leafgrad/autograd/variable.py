@@ -20,7 +20,7 @@ class _VariableMeta(type):
 
 
 class Variable(metaclass=_VariableMeta):
-    """``Variable(data, requires_grad=False, volatile=False)`` returns ``data`` as a Tensor.
+    """``Variable(data, requires_grad=False, volatile=False)`` returns a leaf Tensor on ``data``.
 
     ``volatile=True`` (seed claim C4) gives a tensor that does not require grad and makes every
     result computed from it volatile too, so no graph is built; it warns that ``no_grad`` is the
@@ -31,11 +31,10 @@ class Variable(metaclass=_VariableMeta):
         from leafgrad._factories import tensor
         if data is None:
             data = []
-        result = data if isinstance(data, Tensor) else tensor(data)
+        # as torch: a new leaf sharing the data's storage; ``data`` itself is left unchanged
+        result = data.detach() if isinstance(data, Tensor) else tensor(data)
         if volatile:
             warn_volatile()
-            if result.grad_fn is not None:
-                result = result.detach()
             result._requires_grad = False
             result._why_no_grad = "volatile"
             return result
