@@ -86,9 +86,7 @@ def test_out_of_place_ops_do_not_bump_the_version():
 
 
 # -- j. leaves ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.xfail(
-    strict=True, reason="ops/elementwise.py zero_ is reported as fill_")) if name == "zero_"
-    else name for name in IN_PLACE])
+@pytest.mark.parametrize("name", IN_PLACE)
 def test_in_place_on_a_leaf_requiring_grad_raises(name):
     x = leaf([1.0, -2.0, 3.0])
     with pytest.raises(RuntimeError, match=rf"a leaf Variable that requires grad is being used "
@@ -185,8 +183,6 @@ def test_modifying_through_data_is_not_detected():  # as torch: .data bypasses a
     assert x.grad.tolist() == [20.0, 40.0]  # uses the modified x
 
 
-@pytest.mark.xfail(strict=True, reason="ops/elementwise.py Pow saves its result even when the "
-                                       "exponent needs no grad (torch's PowBackward0 does not)")
 def test_modifying_the_result_of_a_power_by_a_constant_is_allowed():
     x = leaf([1.0, 2.0])
     y = x ** 2

@@ -72,8 +72,7 @@ NAMES = {
 }
 # grad_fn names or edges that still differ from torch's (the ops are owned by leafgrad/ops/*):
 # drop a name from here when its op is fixed (strict xfail then reports it)
-KNOWN_DIFFERENCES = {"pow_scalar", "select", "reshape", "rpow", "pow_tensor", "clamp",
-                     "unsqueeze"}
+KNOWN_DIFFERENCES = {"select", "reshape", "clamp", "unsqueeze"}
 
 
 @pytest.mark.parametrize("name", [
@@ -255,10 +254,7 @@ def pow_then_add(a, b):
 
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="ops/elementwise.py Pow saves "
-                                               "its result even for a constant exponent"))
-    if name == "pow_then_add" else name for name in IN_PLACE_PROGRAMS])
+@pytest.mark.parametrize("name", list(IN_PLACE_PROGRAMS))
 def test_in_place_programs_match(name):
     def program(T):
         a = T.tensor(VALUES, requires_grad=True)

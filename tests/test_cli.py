@@ -36,5 +36,5 @@ def test_demo_draws_the_seed_tree():
     out = subprocess.run([sys.executable, "-m", "leafgrad", "demo"], capture_output=True,
                          text=True, timeout=120, check=True).stdout
     tree = [line.strip() for line in out.splitlines() if line.strip().startswith("<-")]
-    assert tree[:6] == ["<- AddBackward0", "<- MulBackward0", "<- w2", "<- PowBackward0",
+    assert tree[:6] == ["<- AddBackward0", "<- MulBackward0", "<- w2", "<- PowBackward1",
                         "<- x2", "<- w1"]

@@ -189,7 +189,7 @@ class _FunctionMeta(type):
         super().__init__(name, bases, namespace)
         if namespace.get("_is_node_class"):
             return
-        node_name = name + cls._node_suffix
+        node_name = namespace.get("node_name") or name + cls._node_suffix
         cls._node_class = type(node_name, (cls,), {"_is_node_class": True, "__qualname__":
                                                    node_name, "__module__": cls.__module__})
 
@@ -204,7 +204,7 @@ class Op(Node, metaclass=_FunctionMeta):
     input's shape, so rules never do.
     """
 
-    _node_suffix = "Backward0"
+    _node_suffix = "Backward0"  # the grad_fn class is <Name>Backward0 unless node_name is set
     saved_inputs: tuple = ()
     saves_output = False
     is_view = False  # the output aliases the (single) input's storage

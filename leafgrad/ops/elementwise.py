@@ -27,6 +27,13 @@ __all__ = [
 ]
 
 
+def _quiet(ufunc, *arrays):
+    """Apply ``ufunc`` without NumPy's floating-point warnings: like torch, leafgrad returns
+    inf/nan for log(0), 0/0, sqrt(-1) ... silently."""
+    with np.errstate(all="ignore"):
+        return ufunc(*arrays)
+
+
 # -- promotion -----------------------------------------------------------------------------
 def _as_operand(value):
     """Tensors pass through; NumPy scalars become Python numbers; other data becomes a tensor."""
@@ -69,7 +76,9 @@ def promote(*operands, floating: bool = False):
         elif target.kind == "f":
             x = float(x)
         elif target.kind != "b":
-            x = int(x)
+            # torch casts the scalar to the result dtype, wrapping around (uint8 + -3 adds 253);
+            # NumPy 2 would raise OverflowError on a Python int out of the dtype's range.
+            x = np.int64(x).astype(target)
         out.append(x)
     return out, target
 
@@ -94,7 +103,7 @@ def _floating_unary(op_class, x: Tensor, **kwargs):
 
 def _check_shapes(op_name: str, a, b) -> None:
     """Name both shapes when two tensors do not broadcast."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor):
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.shape != b._data.shape:
         try:
             np.broadcast_shapes(a._data.shape, b._data.shape)
         except ValueError:
@@ -153,7 +162,7 @@ class Div(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        return a / b
+        return _quiet(np.divide, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -169,7 +178,7 @@ class FloorDivide(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        return np.floor_divide(a, b)
+        return _quiet(np.floor_divide, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -184,7 +193,7 @@ class Remainder(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        return np.remainder(a, b)
+        return _quiet(np.remainder, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -200,7 +209,7 @@ class Fmod(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        return np.fmod(a, b)
+        return _quiet(np.fmod, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -209,17 +218,46 @@ class Fmod(Op):
         return grad, grad_b
 
 
+def _power(a, b):
+    if np.result_type(a, b).kind in "iu" and np.any(np.asarray(b) < 0):
+        # torch's integer pow for tensor exponents: 1 / a**|b| truncated, so 0 unless
+        # |a| == 1 (NumPy refuses). A negative Python int exponent is refused in pow().
+        b = np.asarray(b)
+        result = np.power(a, np.where(b < 0, 0, b))
+        reciprocal = np.where(a == 1, 1, np.where(a == -1, np.where(b % 2 == 0, 1, -1), 0))
+        return np.where(b < 0, reciprocal, result).astype(result.dtype)
+    return _quiet(np.power, a, b)
+
+
 class Pow(Op):
+    """self: grad * exponent * self**(exponent - 1)   (a number exponent; 0 where it is 0)"""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a, exponent):
+        ctx.exponent = exponent
+        return _power(a, exponent)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        exponent = ctx.exponent
+        if exponent == 0:
+            return grad * 0
+        return grad * exponent * a ** (exponent - 1)
+
+
+class PowTensor(Op):
     """self: grad * exponent * self**(exponent - 1);  exponent: grad * result * log(self)"""
 
+    node_name = "PowBackward1"  # torch's name for pow(Tensor, Tensor)
     saved_inputs = (0, 1)
     saves_output = True
 
     @staticmethod
     def forward(ctx, a, b):
-        if isinstance(a, np.ndarray) and a.dtype.kind in "iu" and np.any(np.asarray(b) < 0):
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
-        return np.power(a, b)
+        return _power(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -227,20 +265,31 @@ class Pow(Op):
         needs = ctx.needs_input_grad
         grad_a = grad_b = None
         if needs[0]:
-            if isinstance(b, Tensor):
-                # torch: where exponent == 0 the gradient is 0, even at self == 0
-                grad_a = where(b == 0, 0.0, grad * b * a ** (b - 1))
-            elif b == 0:
-                grad_a = grad * 0
-            else:
-                grad_a = grad * b * a ** (b - 1)
+            # torch: where exponent == 0 the gradient is 0, even at self == 0
+            grad_a = where(b == 0, 0.0, grad * b * a ** (b - 1))
         if needs[1]:
-            if isinstance(a, Tensor):
-                # torch: the exponent's gradient is 0 where self == 0 and exponent >= 0
-                grad_b = where((a == 0) & (b >= 0), 0.0, grad * result * log(a))
-            else:
-                grad_b = grad * result * math.log(a)
+            # torch: the exponent's gradient is 0 where self == 0 and exponent >= 0
+            grad_b = where((a == 0) & (b >= 0), 0.0, grad * result * log(a))
         return grad_a, grad_b
+
+
+class PowScalarBase(Op):
+    """exponent: grad * result * log(base)   (a number raised to a tensor)"""
+
+    node_name = "PowBackward2"  # torch's name for pow(Scalar, Tensor)
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, exponent, base):
+        ctx.base = base
+        return _power(base, exponent)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (result,) = ctx.saved_tensors
+        if ctx.base == 0:  # torch: 0 ** x has gradient 0 for x >= 0
+            return grad * 0
+        return grad * result * math.log(ctx.base)
 
 
 class Neg(Op):
@@ -323,7 +372,7 @@ class Log(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.log(a)
+        return _quiet(np.log, a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -338,7 +387,7 @@ class Log2(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.log2(a)
+        return _quiet(np.log2, a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -353,7 +402,7 @@ class Log10(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.log10(a)
+        return _quiet(np.log10, a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -368,7 +417,7 @@ class Log1p(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.log1p(a)
+        return _quiet(np.log1p, a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -383,7 +432,7 @@ class Sqrt(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.sqrt(a)
+        return _quiet(np.sqrt, a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -490,7 +539,7 @@ class Asin(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.arcsin(a)
+        return _quiet(np.arcsin, a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -505,7 +554,7 @@ class Acos(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.arccos(a)
+        return _quiet(np.arccos, a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -940,8 +989,8 @@ class Lerp(Op):
                 grad * (end - start) if len(needs) > 2 and needs[2] else None)
 
 
-class Cast(Op):
-    """self: grad.to(self.dtype)"""
+class ToCopy(Op):
+    """self: grad.to(self.dtype)   (named as torch's grad_fn for .to()/.float(): ToCopyBackward0)"""
 
     @staticmethod
     def forward(ctx, a, np_dtype, copy=False):
@@ -953,6 +1002,9 @@ class Cast(Op):
         if ctx.source_dtype.kind != "f":
             return None
         return cast(grad, _dtype.from_numpy_dtype(ctx.source_dtype))
+
+
+Cast = ToCopy
 
 
 class Clone(Op):
@@ -979,10 +1031,12 @@ def add(input, other, *, alpha=1):
 
 def sub(input, other, *, alpha=1):
     """``input - alpha * other``."""
-    if isinstance(input, Tensor) and input._data.dtype == np.bool_ and \
-            isinstance(other, Tensor) and other._data.dtype == np.bool_:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    # torch refuses a bool on either side (tensor or Python bool), whatever the other operand
+    if any(isinstance(x, (bool, np.bool_)) or (isinstance(x, Tensor) and x._data.dtype == np.bool_)
+           for x in (input, other)):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
     _check_shapes("sub", input, other)
     if alpha != 1:
         (input, other), _ = promote(input, other)
@@ -1016,6 +1070,8 @@ def div(input, other, *, rounding_mode: str | None = None):
 def floor_divide(input, other):
     """``floor(input / other)``; no gradient flows."""
     (a, b), target = promote(input, other)
+    if target.kind == "b":
+        raise NotImplementedError("\"div_floor_cpu\" not implemented for 'Bool'")
     if target.kind in "iu" and np.any(np.asarray(b._data if isinstance(b, Tensor) else b) == 0):
         raise RuntimeError("ZeroDivisionError: integer division by zero in floor_divide")
     return FloorDivide.apply(a, b)
@@ -1023,7 +1079,11 @@ def floor_divide(input, other):
 
 def remainder(input, other):
     """Python-style remainder (the sign of the divisor)."""
-    (a, b), _ = promote(input, other)
+    (a, b), target = promote(input, other)
+    if target.kind == "b":
+        raise NotImplementedError("\"remainder_cpu\" not implemented for 'Bool'")
+    if target.kind in "iu" and np.any(np.asarray(b._data if isinstance(b, Tensor) else b) == 0):
+        raise RuntimeError("ZeroDivisionError: integer remainder by zero in remainder")
     return Remainder.apply(a, b)
 
 
@@ -1037,9 +1097,21 @@ def pow(input, exponent):
     """``input ** exponent``; a Python number exponent keeps a float tensor's dtype."""
     if isinstance(input, Tensor) and type(exponent) in (int, float) and \
             input._data.dtype.kind == "f":
-        return Pow.apply(input, exponent)
-    (a, b), _ = promote(input, exponent)
-    return Pow.apply(a, b)
+        return Pow.apply(input, exponent=exponent)
+    if isinstance(input, Tensor) and input._data.dtype.kind in "iub":
+        if type(exponent) is int and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if isinstance(exponent, bool) and input._data.dtype == np.bool_:
+            # torch keeps bool ** Python bool in bool: x ** True is x, x ** False is all True
+            return _wrap(np.logical_or(input._data, not exponent), False)
+    (a, b), target = promote(input, exponent)
+    if target.kind == "b":
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+    if not isinstance(b, Tensor):
+        return Pow.apply(a, exponent=b)
+    if not isinstance(a, Tensor):
+        return PowScalarBase.apply(b, base=a)
+    return PowTensor.apply(a, b)
 
 
 def neg(input: Tensor) -> Tensor:
@@ -1335,17 +1407,18 @@ def _logical_or_bitwise(bitwise, logical):
     return method
 
 
-def _fill(self: Tensor, value) -> Tensor:
-    """Fill with ``value`` (a number or a one-element tensor)."""
+def _fill(self: Tensor, value, op_name: str = "fill_") -> Tensor:
+    """Fill with ``value`` (a number or a 0-dim tensor, through which gradients flow)."""
     if isinstance(value, Tensor):
-        if value._data.size != 1 or value._data.ndim > 0:
+        if value._data.ndim > 0:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
                                f"with {value._data.ndim} dimensions.")
-        return self._apply_inplace(lambda v: v * 0 + value, "fill_", (value,))
-    return self._apply_inplace(lambda v: _FillScalar.apply(v, value=value), "fill_")
+        return self._apply_inplace(lambda v: v * 0 + value, op_name, (value,))
+    return self._apply_inplace(lambda v: Fill.apply(v, value=value), op_name,
+                               direct=lambda array: array.fill(value))
 
 
-class _FillScalar(Op):
+class Fill(Op):
     """self: 0 (every element is replaced)"""
 
     @staticmethod
@@ -1384,7 +1457,7 @@ class _CopyFrom(Op):
 
 
 def _zero(self: Tensor) -> Tensor:
-    return _fill(self, 0)
+    return _fill(self, 0, "zero_")
 
 
 TENSOR_METHODS = {
