@@ -72,7 +72,7 @@ NAMES = {
 }
 # grad_fn names or edges that still differ from torch's (the ops are owned by leafgrad/ops/*):
 # drop a name from here when its op is fixed (strict xfail then reports it)
-KNOWN_DIFFERENCES = {"select", "reshape", "clamp", "unsqueeze"}
+KNOWN_DIFFERENCES = {"select", "reshape", "unsqueeze"}
 
 
 @pytest.mark.parametrize("name", [

@@ -879,6 +879,37 @@ class Softplus(Op):
 
 
 # -- two-input elementwise -----------------------------------------------------------------
+def _clamp_array(a, low, high):
+    result = a
+    if low is not None:
+        result = np.maximum(result, low)
+    if high is not None:
+        result = np.minimum(result, high)
+    return result.astype(a.dtype, copy=False)
+
+
+class ClampScalar(Op):
+    """self: grad where min <= self <= max (bounds included, as torch)"""
+
+    node_name = "ClampBackward1"  # torch's name for clamp with number bounds
+    saved_inputs = (0,)
+
+    @staticmethod
+    def forward(ctx, a, low, high):
+        ctx.low, ctx.high = low, high
+        return _clamp_array(a, low, high)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        keep = np.ones(a._data.shape, dtype=bool)
+        if ctx.low is not None:
+            keep &= a._data >= ctx.low
+        if ctx.high is not None:
+            keep &= a._data <= ctx.high
+        return grad * keep
+
+
 class Clamp(Op):
     """self: grad where min <= self <= max (bounds included, as torch); min/max tensors get
     the gradient where they are the result"""
@@ -887,12 +918,7 @@ class Clamp(Op):
 
     @staticmethod
     def forward(ctx, a, low, high):
-        result = a
-        if low is not None:
-            result = np.maximum(result, low)
-        if high is not None:
-            result = np.minimum(result, high)
-        return result.astype(a.dtype, copy=False)
+        return _clamp_array(a, low, high)
 
     @staticmethod
     def backward(ctx, grad):
@@ -1263,7 +1289,9 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:
     (input, *present), _ = promote(input, *present)
     low = present.pop(0) if bounds[0] is not None else None
     high = present.pop(0) if bounds[1] is not None else None
-    return Clamp.apply(input, low, high)
+    if isinstance(low, Tensor) or isinstance(high, Tensor):
+        return Clamp.apply(input, low, high)
+    return ClampScalar.apply(input, low=low, high=high)
 
 
 clip = clamp
