@@ -6,6 +6,7 @@ from leafgrad import _dtype
 from leafgrad._backend import device
 from leafgrad._dtype import get_default_dtype, set_default_dtype
 from leafgrad._tensor import Size, Tensor
+from leafgrad._tensor_str import get_printoptions, set_printoptions
 from leafgrad._factories import *  # noqa: F401,F403 - the torch-like factory namespace
 from leafgrad import ops as _ops  # binds the ops as Tensor methods
 from leafgrad.ops.elementwise import *  # noqa: F401,F403

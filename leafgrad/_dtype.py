@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["dtype", "result_type", "get_default_dtype", "set_default_dtype"]
+__all__ = ["dtype", "get_default_dtype", "promote_types", "set_default_dtype"]
 
 
 class dtype:
@@ -77,18 +77,33 @@ def to_numpy_dtype(d) -> np.dtype:
     """Accept a leafgrad dtype, a NumPy dtype or Python's float/int/bool."""
     if isinstance(d, dtype):
         return d.np_dtype
-    if d is float:
-        return _default_float.np_dtype
+    if d is float:  # torch maps Python's float to float64 (not to the default dtype)
+        return np.dtype(np.float64)
     if d is int:
         return np.dtype(np.int64)
     if d is bool:
         return np.dtype(np.bool_)
-    return from_numpy_dtype(d).np_dtype
+    try:
+        np_dtype = np.dtype(d)
+    except TypeError:
+        raise TypeError(f"dtype must be a leafgrad dtype such as leafgrad.float32, got "
+                        f"{d!r}") from None
+    return from_numpy_dtype(np_dtype).np_dtype
 
 
 def _category(np_dtype: np.dtype) -> int:
     kind = np_dtype.kind
     return 2 if kind == "f" else (0 if kind == "b" else 1)
+
+
+def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
+    """torch.promote_types on NumPy dtypes: a higher category wins outright (float32 with int64
+    is float32, where NumPy would widen to float64); within a category NumPy's rule agrees."""
+    a, b = np.dtype(a), np.dtype(b)
+    category_a, category_b = _category(a), _category(b)
+    if category_a != category_b:
+        return a if category_a > category_b else b
+    return np.promote_types(a, b)
 
 
 _promotion_cache: dict = {}
@@ -105,7 +120,9 @@ def promote_arrays(dims_dtypes: tuple, zero_dim_dtypes: tuple, scalar_kinds: tup
     for group in (dims_dtypes, zero_dim_dtypes):
         if not group:
             continue
-        group_type = np.result_type(*group)
+        group_type = group[0]
+        for other in group[1:]:
+            group_type = promote_types(group_type, other)
         if result is None or _category(group_type) > _category(result):
             result = group_type
     if scalar_kinds:

@@ -1,6 +1,9 @@
 """Tensor factories with torch's signatures, and random number generation."""
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
 
 from leafgrad import _dtype
@@ -22,101 +25,222 @@ def _finish(array: np.ndarray, requires_grad: bool, device) -> Tensor:
     return out
 
 
-def _infer_dtype(data) -> np.dtype:
-    """torch's inference: Python floats give the default float dtype, ints int64, bools bool."""
-    array = np.asarray(data)
-    kind = array.dtype.kind
-    if kind == "f":
-        return array.dtype if isinstance(data, np.ndarray) else \
-            _dtype.get_default_dtype().np_dtype
-    if kind in "iu":
-        return array.dtype if isinstance(data, np.ndarray) else np.dtype(np.int64)
-    if kind == "b":
-        return np.dtype(np.bool_)
-    raise TypeError(f"can't build a tensor from data of type {array.dtype} "
-                    f"({type(data).__name__}): expected numbers, bools, nested sequences of "
-                    f"them, or an array")
+# -- building arrays from Python data ------------------------------------------------------
+_PY_SCALARS = (float, int, bool)
+_INT64 = np.dtype(np.int64)
+_BOOL = np.dtype(np.bool_)
+
+
+def _is_sequence(x) -> bool:
+    return isinstance(x, (list, tuple, range)) or (
+        isinstance(x, Sequence) and not isinstance(x, (str, bytes)))
+
+
+def _scalar_dtype(x) -> np.dtype:
+    """The dtype torch infers for one element: Python floats take the default dtype, ints
+    int64; NumPy scalars and one-element tensors keep their own dtype."""
+    kind = type(x)
+    if kind is float:
+        return _dtype.get_default_dtype().np_dtype
+    if kind is int:
+        return _INT64
+    if kind is bool:
+        return _BOOL
+    if isinstance(x, Tensor):
+        if x._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars (a "
+                             f"tensor of shape {list(x.shape)} was found inside the data)")
+        return x._data.dtype
+    if isinstance(x, np.generic):
+        return _supported(x.dtype)
+    if isinstance(x, (bool, np.bool_)):
+        return _BOOL
+    if isinstance(x, int):
+        return _INT64
+    if isinstance(x, float):
+        return _dtype.get_default_dtype().np_dtype
+    if isinstance(x, complex):
+        raise TypeError("complex numbers are not supported: leafgrad tensors hold float, int "
+                        "and bool values")
+    raise TypeError(f"Could not infer dtype of {type(x).__name__}: tensor data must be numbers, "
+                    f"bools, nested lists/tuples of them, NumPy arrays or tensors")
+
+
+def _supported(np_dtype) -> np.dtype:
+    np_dtype = np.dtype(np_dtype)
+    _dtype.from_numpy_dtype(np_dtype.newbyteorder("="))  # TypeError naming unsupported dtypes
+    if not np_dtype.isnative:
+        raise ValueError(f"given numpy array has byte order different from the native byte "
+                         f"order ({np_dtype.str}): convert it with "
+                         f"array.astype(array.dtype.newbyteorder('='))")
+    return np_dtype
+
+
+def _shape_of(data) -> list:
+    """The shape read along the first elements; _scan then checks every element against it."""
+    shape = []
+    while _is_sequence(data):
+        shape.append(len(data))
+        if not data:
+            break
+        data = data[0]
+    if isinstance(data, np.ndarray):
+        shape.extend(data.shape)
+    return shape
+
+
+def _scan(data, shape: list, depth: int, dtypes: set) -> bool:
+    """Check that ``data`` is rectangular with ``shape`` and collect the element dtypes.
+    Returns True when a tensor element must be replaced by its value before NumPy sees it."""
+    if isinstance(data, np.ndarray):
+        if list(data.shape) != shape[depth:]:
+            raise ValueError(f"expected sequence of length {shape[depth]} at dim {depth} (got "
+                             f"an array of shape {list(data.shape)})")
+        dtypes.add(_supported(data.dtype))
+        return False
+    if not _is_sequence(data):
+        raise ValueError(f"expected sequence of length {shape[depth]} at dim {depth} (got "
+                         f"{type(data).__name__}): nested lists must be rectangular")
+    if len(data) != shape[depth]:
+        raise ValueError(f"expected sequence of length {shape[depth]} at dim {depth} (got "
+                         f"{len(data)}): nested lists must be rectangular")
+    if depth + 1 < len(shape):
+        has_tensor = False
+        for item in data:
+            has_tensor |= _scan(item, shape, depth + 1, dtypes)
+        return has_tensor
+    kinds = set(map(type, data))
+    if kinds.issubset(_PY_SCALARS):  # the common case, without a Python-level loop
+        dtypes.update(_scalar_dtype(kind()) for kind in kinds)
+        return False
+    has_tensor = False
+    for item in data:
+        if _is_sequence(item) or isinstance(item, np.ndarray):
+            raise ValueError(f"expected a number at dim {depth + 1}, got a sequence: nested "
+                             f"lists must be rectangular")
+        dtypes.add(_scalar_dtype(item))
+        has_tensor |= isinstance(item, Tensor)
+    return has_tensor
+
+
+def _values(data):
+    """``data`` with tensors replaced by their values (NumPy cannot read our tensors)."""
+    if isinstance(data, Tensor):
+        return data._data.reshape(())
+    if _is_sequence(data):
+        return [_values(x) for x in data]
+    return data
+
+
+def _infer(data) -> tuple:
+    """(data NumPy can read, the dtype torch would give it) for any accepted input."""
+    if isinstance(data, Tensor):
+        return data._data, data._data.dtype
+    if isinstance(data, np.ndarray):
+        return data, _supported(data.dtype)
+    if not _is_sequence(data):
+        return (data._data if isinstance(data, Tensor) else data), _scalar_dtype(data)
+    shape = _shape_of(data)
+    dtypes: set = set()
+    if _scan(data, shape, 0, dtypes):
+        data = _values(data)
+    result = None
+    for d in dtypes:
+        result = d if result is None else _dtype.promote_types(result, d)
+    return data, (result if result is not None else _dtype.get_default_dtype().np_dtype)
 
 
 def _from_data(data, dtype, copy: bool) -> np.ndarray:
-    if isinstance(data, Tensor):
-        array = data._data
-    elif isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
-        array = np.array([x._data if isinstance(x, Tensor) else x for x in data]) \
-            if all(isinstance(x, Tensor) and x._data.size == 1 for x in data) else \
-            np.array(_to_lists(data))
-    else:
-        array = data
-    if dtype is not None:
-        target = _dtype.to_numpy_dtype(dtype)
-    else:
-        target = array.dtype if isinstance(array, np.ndarray) else _infer_dtype(array)
-        if isinstance(array, np.ndarray):
-            _dtype.from_numpy_dtype(target)  # rejects unsupported dtypes with a clear error
+    source, inferred = _infer(data)
+    target = _dtype.to_numpy_dtype(dtype) if dtype is not None else inferred
     try:
-        return np.array(array, dtype=target, copy=copy or None)
-    except (ValueError, TypeError) as error:
-        raise TypeError(f"can't build a tensor from {type(data).__name__}: {error}") from None
-
-
-def _flat(data):
-    for x in data:
-        if isinstance(x, (list, tuple)):
-            yield from _flat(x)
-        else:
-            yield x
-
-
-def _to_lists(data):
-    if isinstance(data, Tensor):
-        return data._data.tolist()
-    if isinstance(data, (list, tuple)):
-        return [_to_lists(x) for x in data]
-    return data
+        with np.errstate(over="ignore", invalid="ignore"):  # 1e40 -> inf in float32, as torch
+            return np.array(source, dtype=target, copy=copy or None)
+    except OverflowError:
+        name = _dtype.from_numpy_dtype(target).name
+        raise RuntimeError(f"value cannot be converted to type {name} without overflow") from None
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
            pin_memory: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (numbers, nested lists, arrays or tensors).
 
+    The dtype is inferred as torch does: Python floats give the default dtype (float32), ints
+    int64, bools bool; NumPy arrays and scalars keep theirs; mixed lists promote.
+
     Example::
 
         >>> leafgrad.tensor([1.0, 2.0], requires_grad=True)
         tensor([1., 2.], requires_grad=True)
     """
+    get_device(device)
     return _finish(_from_data(data, dtype, copy=True), requires_grad, device)
 
 
 def scalar_tensor(value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return tensor(float(value) if dtype is None else value, dtype=dtype, device=device,
+    """A 0-dim tensor; like torch, of the default float dtype unless ``dtype`` is given."""
+    if isinstance(value, Tensor):
+        value = value.item()
+    return tensor(value, dtype=dtype or _dtype.get_default_dtype(), device=device,
                   requires_grad=requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
-    """Like :func:`tensor`, but shares memory with a tensor or array of the right dtype."""
+    """Like :func:`tensor`, but shares memory with a tensor or array of the right dtype.
+
+    Example::
+
+        >>> array = numpy.zeros(2, dtype=numpy.float32)
+        >>> t = leafgrad.as_tensor(array)
+        >>> array[0] = 5.0
+        >>> t
+        tensor([5., 0.])
+    """
+    get_device(device)
     if isinstance(data, Tensor):
         return data if dtype is None or data.dtype == dtype else data.to(dtype)
     return _finish(_from_data(data, dtype, copy=False), False, device)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
-    """A tensor sharing memory with ``array``: writes to one show in the other."""
+    """A tensor sharing memory with ``array``: writes to one show in the other.
+
+    Example::
+
+        >>> array = numpy.array([1, 2])
+        >>> t = leafgrad.from_numpy(array)
+        >>> t[0] = 7
+        >>> array
+        array([7, 2])
+    """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
-    _dtype.from_numpy_dtype(array.dtype)
+    _supported(array.dtype)
     return _wrap(array, False)
 
 
-def _size(size) -> tuple:
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = size[0]
-    for s in size:
-        if not isinstance(s, (int, np.integer)):
-            raise TypeError(f"size must be a sequence of ints, got {type(s).__name__}")
-        if s < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
-                               f"{list(size)}")
-    return tuple(int(s) for s in size)
+def _size(args: tuple, size=None, name: str = "size") -> tuple:
+    """The shape from ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` or ``f(size=(2, 3))``."""
+    if size is not None:
+        if args:
+            raise TypeError(f"{name}() got multiple values for argument 'size'")
+        args = (size,)
+    if not args:
+        raise TypeError(f"{name}() missing 1 required positional argument: 'size'")
+    if len(args) == 1 and _is_sequence(args[0]):
+        args = tuple(args[0])
+    dims = []
+    for position, s in enumerate(args):
+        if isinstance(s, Tensor) and s._data.size == 1 and s._data.dtype.kind in "iu":
+            s = s.item()
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"{name}(): argument 'size' must be a tuple of ints, but found "
+                            f"element of type {type(s).__name__} at pos {position}")
+        dims.append(int(s))
+    if any(d < 0 for d in dims):
+        raise RuntimeError(f"{name}(): Trying to create tensor with negative dimension "
+                           f"{min(dims)}: {dims}")
+    return tuple(dims)
 
 
 def _float_dtype(dtype) -> np.dtype:
@@ -124,87 +248,197 @@ def _float_dtype(dtype) -> np.dtype:
         _dtype.get_default_dtype().np_dtype
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(_size(size), dtype=_float_dtype(dtype)), requires_grad, device)
+def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
+          pin_memory: bool = False, **kwargs) -> Tensor:
+    """A tensor of zeros: ``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``."""
+    shape = _size(size, kwargs.pop("size", None), "zeros")
+    _no_extra("zeros", kwargs, out)
+    return _finish(np.zeros(shape, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(_size(size), dtype=_float_dtype(dtype)), requires_grad, device)
+def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
+         pin_memory: bool = False, **kwargs) -> Tensor:
+    """A tensor of ones, shaped as :func:`zeros`."""
+    shape = _size(size, kwargs.pop("size", None), "ones")
+    _no_extra("ones", kwargs, out)
+    return _finish(np.ones(shape, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.empty(_size(size), dtype=_float_dtype(dtype)), requires_grad, device)
+def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
+          pin_memory: bool = False, memory_format=None, **kwargs) -> Tensor:
+    """An uninitialised tensor (its values are whatever the memory held)."""
+    shape = _size(size, kwargs.pop("size", None), "empty")
+    _no_extra("empty", kwargs, out)
+    return _finish(np.empty(shape, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """A tensor filled with ``fill_value``; its dtype is inferred from the value, as torch."""
-    if dtype is None:
-        dtype = _dtype.from_numpy_dtype(_infer_dtype(fill_value))
-    return _finish(np.full(_size((size,) if isinstance(size, int) else (tuple(size),)),
-                           fill_value, dtype=_dtype.to_numpy_dtype(dtype)), requires_grad, device)
+def _no_extra(name: str, kwargs: dict, out) -> None:
+    if kwargs:
+        raise TypeError(f"{name}() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    if out is not None:
+        raise TypeError(f"{name}(): out= is not supported by leafgrad; assign the result instead")
+
+
+def _fill_value(value):
+    if isinstance(value, Tensor):
+        if value._data.size != 1:
+            raise RuntimeError(f"fill_value must be a number or a one-element tensor, got a "
+                               f"tensor of shape {list(value.shape)}")
+        return value.item()
+    return value
+
+
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
+         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``; its dtype is inferred from the value, as torch
+    (``full((2,), 1)`` is int64, ``full((2,), 1.5)`` float32, ``full((2,), True)`` bool)."""
+    shape = _size((size,), None, "full")
+    _no_extra("full", {}, out)
+    fill_value = _fill_value(fill_value)
+    np_dtype = _dtype.to_numpy_dtype(dtype) if dtype is not None else _scalar_dtype(fill_value)
+    return _finish(np.full(shape, fill_value, dtype=np_dtype), requires_grad, device)
 
 
 def _like(input: Tensor, dtype) -> np.dtype:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"expected a Tensor as input, got {type(input).__name__}")
     return _dtype.to_numpy_dtype(dtype) if dtype is not None else input._data.dtype
 
 
-def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(input._data.shape, _like(input, dtype)), requires_grad, device)
+def zeros_like(input: Tensor, *, dtype=None, layout=None, device=None,
+               requires_grad: bool = False, memory_format=None) -> Tensor:
+    """Zeros with ``input``'s shape (and dtype unless ``dtype`` is given)."""
+    np_dtype = _like(input, dtype)
+    return _finish(np.zeros(input._data.shape, np_dtype), requires_grad, device)
 
 
-def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(input._data.shape, _like(input, dtype)), requires_grad, device)
+def ones_like(input: Tensor, *, dtype=None, layout=None, device=None,
+              requires_grad: bool = False, memory_format=None) -> Tensor:
+    """Ones with ``input``'s shape (and dtype unless ``dtype`` is given)."""
+    np_dtype = _like(input, dtype)
+    return _finish(np.ones(input._data.shape, np_dtype), requires_grad, device)
 
 
-def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.empty(input._data.shape, _like(input, dtype)), requires_grad, device)
+def empty_like(input: Tensor, *, dtype=None, layout=None, device=None,
+               requires_grad: bool = False, memory_format=None) -> Tensor:
+    """An uninitialised tensor with ``input``'s shape (and dtype unless ``dtype`` is given)."""
+    np_dtype = _like(input, dtype)
+    return _finish(np.empty(input._data.shape, np_dtype), requires_grad, device)
 
 
-def full_like(input: Tensor, fill_value, *, dtype=None, device=None,
-              requires_grad: bool = False) -> Tensor:
-    return _finish(np.full(input._data.shape, fill_value, _like(input, dtype)), requires_grad,
-                   device)
+def full_like(input: Tensor, fill_value, *, dtype=None, layout=None, device=None,
+              requires_grad: bool = False, memory_format=None) -> Tensor:
+    """``fill_value`` in ``input``'s shape and dtype (a float fill is truncated for ints)."""
+    np_dtype = _like(input, dtype)
+    return _finish(np.full(input._data.shape, _fill_value(fill_value), np_dtype),
+                   requires_grad, device)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None,
+def _number(value, name: str):
+    if isinstance(value, Tensor):
+        if value._data.size != 1:
+            raise RuntimeError(f"{name} must be a number or a one-element tensor, got a tensor "
+                               f"of shape {list(value.shape)}")
+        return value.item()
+    if isinstance(value, np.generic):
+        return value.item()
+    if not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    return value
+
+
+def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
            requires_grad: bool = False) -> Tensor:
-    """Values from ``start`` to ``end`` (exclusive); int64 unless an argument is a float."""
+    """Values from ``start`` to ``end`` (exclusive) every ``step``: int64 when all arguments are
+    ints, else the default float dtype; ``ceil((end - start) / step)`` elements, as torch.
+
+    Example::
+
+        >>> leafgrad.arange(0, 1, 0.25)
+        tensor([0.0000, 0.2500, 0.5000, 0.7500])
+    """
     if end is None:
         start, end = 0, start
-    values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
-    if values[2] == 0:
-        raise RuntimeError("arange: step must be nonzero")
-    if (values[1] - values[0]) * values[2] < 0:
-        raise RuntimeError(f"arange: upper bound and larger bound inconsistent with step sign "
-                           f"(start={values[0]}, end={values[1]}, step={values[2]})")
+    start, end, step = (_number(v, name) for v, name in
+                        ((start, "start"), (end, "end"), (step, "step")))
     if dtype is None:
-        is_float = any(isinstance(v, float) for v in values)
+        is_float = any(isinstance(v, float) for v in (start, end, step))
         dtype = _dtype.get_default_dtype() if is_float else _dtype.int64
     np_dtype = _dtype.to_numpy_dtype(dtype)
-    count = max(0, int(np.ceil((values[1] - values[0]) / values[2])))
-    array = (values[0] + np.arange(count, dtype=np.float64) * values[2]) if np_dtype.kind == "f" \
-        else np.arange(values[0], values[1], values[2])
+    if np_dtype.kind != "f":
+        # torch first casts the bounds and the step to the integer dtype (truncating)
+        start, end, step = int(start), int(end), int(step)
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign "
+                           f"(start={start}, end={end}, step={step})")
+    count = math.ceil((end - start) / step)  # computed in double, as torch
+    if np_dtype.kind == "f":
+        # torch computes start + i * step in float64 (float32 for half), then rounds once
+        accumulate = np.float32 if np_dtype == np.float16 else np.float64
+        array = np.asarray(start, accumulate) + np.arange(count, dtype=accumulate) * \
+            np.asarray(step, accumulate)
+    else:
+        array = start + np.arange(count, dtype=np.int64) * step
     return _finish(array.astype(np_dtype), requires_grad, device)
 
 
-def linspace(start, end, steps: int, *, dtype=None, device=None,
+def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, device=None,
              requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive.
+
+    Computed as torch's kernel: in the result dtype, from the start for the first half and
+    from the end for the second, so the values match torch's bit for bit.
+
+    Example::
+
+        >>> leafgrad.linspace(0, 1, 5)
+        tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
+    """
+    start, end = _number(start, "start"), _number(end, "end")
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool):
+        raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__}")
     if steps < 0:
-        raise RuntimeError("linspace: number of steps must be non-negative")
-    return _finish(np.linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad,
-                   device)
+        raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
+    np_dtype = _float_dtype(dtype)
+    if np_dtype.kind == "b":
+        raise RuntimeError("linspace: bool is not a supported dtype")
+    # integer results step in float64 from start and end cast to the integer dtype
+    compute = np.dtype(np.float64) if np_dtype.kind in "iu" else np_dtype
+    first = np.asarray(np.asarray(start).astype(np_dtype), compute)
+    last = np.asarray(np.asarray(end).astype(np_dtype), compute)
+    if steps <= 1:
+        return _finish(np.full(steps, first, dtype=np_dtype), requires_grad, device)
+    with np.errstate(over="ignore", invalid="ignore"):
+        step = (last - first) / np.asarray(steps - 1, compute)
+        index = np.arange(steps)
+        halfway = steps // 2
+        from_start = first + step * index[:halfway].astype(compute)
+        from_end = last - step * (steps - index[halfway:] - 1).astype(compute)
+        array = np.concatenate((from_start, from_end)).astype(np_dtype)
+    return _finish(array, requires_grad, device)
 
 
-def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
-             requires_grad: bool = False) -> Tensor:
+def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None, layout=None,
+             device=None, requires_grad: bool = False) -> Tensor:
+    """``base ** linspace(start, end, steps)``."""
+    start, end = _number(start, "start"), _number(end, "end")
+    if steps < 0:
+        raise RuntimeError(f"logspace: number of steps must be non-negative, got {steps}")
     return _finish(np.logspace(start, end, steps, base=base).astype(_float_dtype(dtype)),
                    requires_grad, device)
 
 
-def eye(n: int, m: int | None = None, *, dtype=None, device=None,
+def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, device=None,
         requires_grad: bool = False) -> Tensor:
-    if n < 0 or (m is not None and m < 0):
-        raise RuntimeError(f"eye: n and m must be non-negative, got n={n}, m={m}")
+    """The ``n`` by ``m`` (default ``n``) identity matrix."""
+    for name, value in (("n", n), ("m", m)):
+        if value is not None and (isinstance(value, bool) or
+                                  not isinstance(value, (int, np.integer))):
+            raise TypeError(f"eye(): argument '{name}' must be int, not {type(value).__name__}")
+        if value is not None and value < 0:
+            raise RuntimeError(f"eye: {name} must be greater or equal to 0, got {value}")
     return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
@@ -218,7 +452,7 @@ class Generator:
         self._seed = 67280421310721
         self.bit_generator = np.random.default_rng(self._seed)
 
-    def manual_seed(self, seed: int) -> "Generator":
+    def manual_seed(self, seed: int) -> Generator:
         seed = int(seed)
         self._seed = seed
         self.bit_generator = np.random.default_rng(seed & 0xFFFFFFFFFFFFFFFF)
@@ -238,7 +472,7 @@ class Generator:
         state = json.dumps(self.bit_generator.bit_generator.state).encode()
         return _wrap(np.frombuffer(state, dtype=np.uint8).copy(), False)
 
-    def set_state(self, state: Tensor) -> "Generator":
+    def set_state(self, state: Tensor) -> Generator:
         import json
         self.bit_generator.bit_generator.state = json.loads(bytes(state._data).decode())
         return self
@@ -276,83 +510,150 @@ def _rng(generator: Generator | None) -> np.random.Generator:
     return (generator or default_generator).bit_generator
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples in [0, 1)."""
+def _random_float_dtype(dtype, op: str) -> np.dtype:
     np_dtype = _float_dtype(dtype)
-    sample_dtype = np_dtype if np_dtype in (np.float32, np.float64) else np.float64
-    array = _rng(generator).random(_size(size), dtype=sample_dtype).astype(np_dtype, copy=False)
-    return _finish(array, requires_grad, device)
+    if np_dtype.kind != "f":
+        raise NotImplementedError(f"\"{op}\" not implemented for "
+                                  f"'{_dtype.from_numpy_dtype(np_dtype)}': pass a floating "
+                                  f"dtype (float32, float64 or float16)")
+    return np_dtype
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples."""
-    np_dtype = _float_dtype(dtype)
-    sample_dtype = np_dtype if np_dtype in (np.float32, np.float64) else np.float64
-    array = _rng(generator).standard_normal(_size(size), dtype=sample_dtype)
+def _sample_dtype(np_dtype: np.dtype) -> np.dtype:
+    # NumPy samples float32 and float64 directly; float16 is drawn in float64 and rounded
+    return np_dtype if np_dtype in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+         requires_grad: bool = False, pin_memory: bool = False, **kwargs) -> Tensor:
+    """Uniform samples in [0, 1).
+
+    Example::
+
+        >>> leafgrad.manual_seed(0)
+        >>> leafgrad.rand(2, 3).shape
+        torch.Size([2, 3])
+    """
+    shape = _size(size, kwargs.pop("size", None), "rand")
+    _no_extra("rand", kwargs, out)
+    np_dtype = _random_float_dtype(dtype, "rand")
+    get_device(device)
+    array = _rng(generator).random(shape, dtype=_sample_dtype(np_dtype))
     return _finish(array.astype(np_dtype, copy=False), requires_grad, device)
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad: bool = False) -> Tensor:
-    """Integers in [low, high); ``randint(high, size)`` starts at 0."""
+def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad: bool = False, pin_memory: bool = False, **kwargs) -> Tensor:
+    """Standard normal samples."""
+    shape = _size(size, kwargs.pop("size", None), "randn")
+    _no_extra("randn", kwargs, out)
+    np_dtype = _random_float_dtype(dtype, "randn")
+    get_device(device)
+    array = _rng(generator).standard_normal(shape, dtype=_sample_dtype(np_dtype))
+    return _finish(array.astype(np_dtype, copy=False), requires_grad, device)
+
+
+def randint(low, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
+            device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """Integers in [low, high); ``randint(high, size)`` starts at 0. int64 by default."""
     if size is None:
+        if high is None:
+            raise TypeError("randint() missing required argument 'size' (call it as "
+                            "randint(high, size) or randint(low, high, size))")
         low, high, size = 0, low, high
-    if size is None:
-        raise TypeError("randint() missing required argument 'size'")
+    elif high is None:
+        raise TypeError("randint() missing required argument 'high'")
+    low, high = _number(low, "low"), _number(high, "high")
+    shape = _size((size,) if isinstance(size, (int, np.integer)) else tuple(size), None,
+                  "randint")
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
                            f">= to={high}")
-    np_dtype = _dtype.to_numpy_dtype(dtype) if dtype is not None else np.dtype(np.int64)
-    array = _rng(generator).integers(low, high, _size((tuple(size),))).astype(np_dtype)
-    return _finish(array, requires_grad, device)
+    np_dtype = _dtype.to_numpy_dtype(dtype) if dtype is not None else _INT64
+    get_device(device)
+    array = _rng(generator).integers(math.ceil(low), math.ceil(high), shape)
+    return _finish(array.astype(np_dtype), requires_grad, device)
 
 
-def randperm(n: int, *, generator=None, dtype=None, device=None,
-             requires_grad: bool = False) -> Tensor:
-    """A random permutation of 0..n-1."""
+def randperm(n: int, *, generator=None, out=None, dtype=None, layout=None, device=None,
+             requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A random permutation of 0..n-1 (int64 by default)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"randperm(): argument 'n' must be int, not {type(n).__name__}")
     if n < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
-    np_dtype = _dtype.to_numpy_dtype(dtype) if dtype is not None else np.dtype(np.int64)
+    np_dtype = _dtype.to_numpy_dtype(dtype) if dtype is not None else _INT64
+    get_device(device)
     return _finish(_rng(generator).permutation(n).astype(np_dtype), requires_grad, device)
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
-           requires_grad: bool = False) -> Tensor:
-    """Normal samples; ``mean``/``std`` may be tensors (broadcast) or numbers with ``size``."""
-    mean_data = mean._data if isinstance(mean, Tensor) else mean
-    std_data = std._data if isinstance(std, Tensor) else std
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None,
+           layout=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Normal samples: ``normal(mean, std)`` with tensor means and/or stds (broadcast), or
+    ``normal(mean, std, size)`` with numbers. The dtype is that of the tensor argument."""
+    tensors = [x for x in (mean, std) if isinstance(x, Tensor)]
+    if tensors and size is not None:
+        raise TypeError("normal(): size= goes with number mean and std only; with a tensor "
+                        "mean or std the result takes the broadcast shape")
+    if not tensors and size is None:
+        raise TypeError("normal(): with number mean and std, pass size= as well")
+    mean_data = mean._data if isinstance(mean, Tensor) else _number(mean, "mean")
+    std_data = std._data if isinstance(std, Tensor) else _number(std, "std")
     if np.any(np.asarray(std_data) < 0):
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {np.min(std_data)}")
-    if size is None:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std "
+                           f"{np.min(std_data).item()}")
+    if tensors:
         shape = np.broadcast_shapes(np.shape(mean_data), np.shape(std_data))
+        np_dtype = np.result_type(*[t._data.dtype for t in tensors]) if dtype is None else \
+            _dtype.to_numpy_dtype(dtype)
     else:
-        shape = _size((tuple(size),) if not isinstance(size, int) else (size,))
-    like = mean if isinstance(mean, Tensor) else std if isinstance(std, Tensor) else None
-    np_dtype = _dtype.to_numpy_dtype(dtype) if dtype is not None else (
-        like._data.dtype if like is not None else _dtype.get_default_dtype().np_dtype)
-    array = (_rng(generator).standard_normal(shape) * std_data + mean_data).astype(np_dtype)
-    return _finish(array, requires_grad, device)
+        shape = _size((size,) if isinstance(size, (int, np.integer)) else tuple(size), None,
+                      "normal")
+        np_dtype = _float_dtype(dtype)
+    if np_dtype.kind != "f":
+        raise NotImplementedError(f"normal: \"normal_kernel_cpu\" not implemented for "
+                                  f"'{_dtype.from_numpy_dtype(np_dtype)}': use floating "
+                                  f"mean and std")
+    get_device(device)
+    array = _rng(generator).standard_normal(shape) * std_data + mean_data
+    return _finish(np.asarray(array).astype(np_dtype), requires_grad, device)
 
 
-def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
-    """0/1 samples with probabilities ``input`` (or ``p``), in ``input``'s dtype."""
-    probs = input._data if p is None else np.full(input._data.shape, p)
-    if np.any((probs < 0) | (probs > 1)):
-        raise RuntimeError("bernoulli: all probabilities must be in [0, 1]")
+def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
+    """0/1 samples, 1 with probability ``input`` (or ``p``), in ``input``'s floating dtype."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"bernoulli(): argument 'input' must be Tensor, not "
+                        f"{type(input).__name__}")
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f"bernoulli: not implemented for '{input.dtype}': the "
+                                  f"probabilities must be a floating tensor")
+    probs = input._data if p is None else np.full(input._data.shape, _number(p, "p"))
+    if np.any(~((probs >= 0) & (probs <= 1))):
+        raise RuntimeError("bernoulli: all probabilities must be in [0, 1] (found "
+                           f"{probs[~((probs >= 0) & (probs <= 1))].ravel()[0].item()})")
     draws = _rng(generator).random(input._data.shape) < probs
     return _wrap(draws.astype(input._data.dtype), False)
 
 
-def rand_like(input: Tensor, *, dtype=None, generator=None, requires_grad=False) -> Tensor:
+def rand_like(input: Tensor, *, dtype=None, layout=None, device=None, generator=None,
+              requires_grad: bool = False, memory_format=None) -> Tensor:
+    """:func:`rand` with ``input``'s shape and dtype."""
     return rand(input._data.shape, generator=generator, dtype=dtype or input.dtype,
-                requires_grad=requires_grad)
+                device=device, requires_grad=requires_grad)
 
 
-def randn_like(input: Tensor, *, dtype=None, generator=None, requires_grad=False) -> Tensor:
+def randn_like(input: Tensor, *, dtype=None, layout=None, device=None, generator=None,
+               requires_grad: bool = False, memory_format=None) -> Tensor:
+    """:func:`randn` with ``input``'s shape and dtype."""
     return randn(input._data.shape, generator=generator, dtype=dtype or input.dtype,
-                 requires_grad=requires_grad)
+                 device=device, requires_grad=requires_grad)
 
 
-def randint_like(input: Tensor, low, high=None, *, dtype=None, generator=None) -> Tensor:
+def randint_like(input: Tensor, low=0, high=None, *, dtype=None, layout=None, device=None,
+                 generator=None, requires_grad: bool = False, memory_format=None) -> Tensor:
+    """:func:`randint` with ``input``'s shape and dtype: ``randint_like(x, high)`` or
+    ``randint_like(x, low, high)``."""
+    if high is None:
+        low, high = 0, low
     return randint(low, high, input._data.shape, generator=generator,
-                   dtype=dtype or input.dtype)
+                   dtype=dtype or input.dtype, device=device, requires_grad=requires_grad)

@@ -62,8 +62,11 @@ class Tensor:
     """
 
     __slots__ = ("_data", "_requires_grad", "grad_fn", "_output_nr", "_version_counter",
-                 "_why_no_grad", "_grad", "_base", "_view_chain", "_hooks", "__weakref__",
-                 "__dict__")
+                 "_why_no_grad", "_grad", "__weakref__", "__dict__")
+    # Rarely set, so kept out of the slots: class defaults cost nothing per new tensor.
+    _base: "Tensor | None" = None  # the tensor whose storage this view shares
+    _view_chain: tuple = ()  # the view ops that make this view from _base
+    _hooks: dict | None = None  # leaf hooks: {"grad": {...}, "post": {...}}
 
     def __init__(self, *args: Any, device=None, dtype=None) -> None:
         np_dtype = _dtype.to_numpy_dtype(dtype) if dtype is not None else \
@@ -606,9 +609,6 @@ def _init(tensor: Tensor, array, requires_grad: bool) -> None:
     tensor._version_counter = [0]
     tensor._why_no_grad = None
     tensor._grad = None
-    tensor._base = None
-    tensor._view_chain = ()
-    tensor._hooks = None
 
 
 _new = object.__new__
@@ -628,9 +628,6 @@ def _wrap(array, requires_grad: bool) -> Tensor:
     tensor._version_counter = [0]
     tensor._why_no_grad = None
     tensor._grad = None
-    tensor._base = None
-    tensor._view_chain = ()
-    tensor._hooks = None
     return tensor
 
 
