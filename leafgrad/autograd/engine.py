@@ -221,15 +221,28 @@ def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph
                                         create_graph, accumulate)
             else:
                 input_grads = None
+            count = len(input_grads) if input_grads is not None else 0
             for index, edge in enumerate(node._edges):
                 if edge is None:
                     continue
                 child = edge[0]
-                if input_grads is not None and index < len(input_grads):
+                if index < count:
                     gradient = input_grads[index]
                     if gradient is not None:
-                        gradient = _conform(gradient, edge, node, index)
-                        _add_to_buffer(buffers, child, edge[1], gradient)
+                        if type(gradient) is not Tensor or gradient._data.shape != edge[2] \
+                                or gradient._data.dtype != edge[3]:
+                            gradient = _conform(gradient, edge, node, index)
+                        slots = buffers.get(child)
+                        if slots is None:
+                            if child._output_meta is None:
+                                buffers[child] = [gradient]
+                            else:
+                                slots = buffers[child] = [None] * len(child._output_meta)
+                                slots[edge[1]] = gradient
+                        else:
+                            existing = slots[edge[1]]
+                            slots[edge[1]] = gradient if existing is None else \
+                                existing + gradient
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining
                 if remaining == 0:
@@ -332,7 +345,8 @@ def _run_tensor_hooks(node, grads: list) -> None:
 
 def _run_node(node, grads: list, captures: dict, results: list, retain_graph: bool,
               create_graph: bool, accumulate: bool):
-    _run_tensor_hooks(node, grads)
+    if node._tensor_pre_hooks or node._retained:
+        _run_tensor_hooks(node, grads)
     if captures:
         for output_nr, gradient in enumerate(grads):
             for index in captures.get((node, output_nr), ()):
@@ -347,10 +361,7 @@ def _run_node(node, grads: list, captures: dict, results: list, retain_graph: bo
             replaced = hook(tuple(grads))
             if replaced is not None:
                 grads = list(replaced)
-    if len(grads) > 1 or node._output_meta is not None:
-        grad_outputs = materialize(node, grads)
-    else:
-        grad_outputs = grads
+    grad_outputs = grads if node._output_meta is None else materialize(node, grads)
     if STATE.anomaly:
         from leafgrad.autograd.anomaly_mode import run_with_anomaly_check
         input_grads = run_with_anomaly_check(node, grad_outputs, run_backward_of)

@@ -35,8 +35,20 @@ FREED_MESSAGE = (
 )
 
 
+class _NeedsInputGrad:
+    """``ctx.needs_input_grad``, computed from the edges when backward asks for it (a custom
+    Function sets it as an instance attribute before its forward, which takes precedence)."""
+
+    def __get__(self, node, owner=None):
+        if node is None:
+            return self
+        return tuple(edge is not None for edge in node._edges)
+
+
 class Node:
     """A node of the backward graph (``tensor.grad_fn``)."""
+
+    needs_input_grad = _NeedsInputGrad()
 
     # Engine-facing attributes, set by apply(): _edges: per forward argument, None or
     # (next_node, output_nr, shape, numpy dtype) of the input; _freed: saved state released.
@@ -231,40 +243,41 @@ class Op(Node, metaclass=_FunctionMeta):
                     why = arg._why_no_grad
             else:
                 arrays.append(arg)
-        ctx = cls._node_class.__new__(cls._node_class)
+        ctx = _new(cls._node_class)
         out = cls.forward(ctx, *arrays, **kwargs)
         if requires and why != "volatile":
             if STATE.enabled:
                 return _record(cls, ctx, args, out, kwargs)
             why = "no_grad"
         if type(out) is tuple:
-            result = tuple(_wrap_plain(o, why) for o in out)
+            result = tuple(_wrap(o, False) for o in out)
+            for tensor in result:
+                tensor._why_no_grad = why
         else:
-            result = _wrap_plain(out, why)
+            result = _wrap(out, False)
+            result._why_no_grad = why
         if cls.is_view:
             _mark_views(result, args[0], cls, kwargs)
         return result
 
 
-def _wrap_plain(array, why) -> Tensor:
-    tensor = _wrap(array, False)
-    tensor._why_no_grad = why
-    return tensor
+_new = object.__new__
 
 
 def _record(cls, ctx, args, out, kwargs):
     """Connect ``ctx`` into the graph and wrap the outputs of a recorded built-in op."""
     edges = []
-    needs = []
     for arg in args:
         if isinstance(arg, Tensor) and arg._requires_grad:
-            edges.append(_edge(arg))
-            needs.append(True)
+            data = arg._data
+            fn = arg.grad_fn
+            if fn is None:
+                edges.append((arg._grad_accumulator(), 0, data.shape, data.dtype))
+            else:
+                edges.append((fn, arg._output_nr, data.shape, data.dtype))
         else:
             edges.append(None)
-            needs.append(False)
     ctx._edges = tuple(edges)
-    ctx.needs_input_grad = tuple(needs)
     if STATE.anomaly:
         from leafgrad.autograd.anomaly_mode import record_forward_trace
         record_forward_trace(ctx)
@@ -283,14 +296,14 @@ def _record(cls, ctx, args, out, kwargs):
 
 
 def _wrap_output(array, ctx, output_nr) -> Tensor:
-    differentiable = array.dtype.kind == "f"
-    tensor = _wrap(array, differentiable)
-    if differentiable:
+    tensor = _wrap(array, False)
+    if tensor._data.dtype.kind == "f":  # only floating outputs are differentiable
+        tensor._requires_grad = True
         tensor.grad_fn = ctx
         tensor._output_nr = output_nr
         if ctx.saves_output and output_nr == 0:
             saved = ctx._saved if ctx._saved is not None else []
-            saved.append((OUTPUT, array, tensor._version_counter, 0, 0))
+            saved.append((OUTPUT, tensor._data, tensor._version_counter, 0, 0))
             ctx._saved = saved
     return tensor
 
