@@ -2,6 +2,8 @@
 import numpy as np
 from hypothesis import strategies as st
 
+from hypothesis.extra import numpy as hnp
+
 from op_db import NONEMPTY_SHAPES, OpInfo, Sample, binary, unary, values
 
 
@@ -148,4 +150,54 @@ RECORDS = [
            ref=lambda m, x: x.to(m.float32).double(), samples=unary(), gradcheck=False,
            notes="float32 rounding makes finite differences meaningless; values and "
                  "gradients are compared with PyTorch"),
+]
+
+
+@st.composite
+def _integer_pairs(draw):
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3,
+                                                    min_side=0, max_side=3)).input_shapes
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    return Sample((np.asarray(rng.integers(-4, 5, shapes[0])),
+                   np.asarray(rng.integers(-4, 5, shapes[1]))))
+
+
+@st.composite
+def _bool_pairs(draw):
+    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3,
+                                                    min_side=0, max_side=3)).input_shapes
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return Sample((np.asarray(rng.random(shapes[0]) > 0.5),
+                   np.asarray(rng.random(shapes[1]) > 0.5)))
+
+
+@st.composite
+def _with_specials(draw):
+    shape = draw(NONEMPTY_SHAPES)
+    array = values(draw, shape)
+    specials = np.array([np.nan, np.inf, -np.inf, 0.0])
+    mask = np.random.default_rng(draw(st.integers(0, 2**32 - 1))).random(shape) < 0.4
+    picks = specials[np.arange(array.size).reshape(shape) % 4] if array.size else array
+    return Sample((np.where(mask, picks, array),), no_grad=(0,))
+
+
+_NO_GRAD = "a bool or integer result: not differentiable"
+RECORDS += [
+    OpInfo(name, **same(name), samples=binary(), gradcheck=False, notes=_NO_GRAD)
+    for name in ("eq", "ne", "lt", "le", "gt", "ge")
+] + [
+    OpInfo(name, **same(name), samples=_bool_pairs(), gradcheck=False, notes=_NO_GRAD)
+    for name in ("logical_and", "logical_or", "logical_xor")
+] + [
+    OpInfo(name, **same(name), samples=_integer_pairs(), gradcheck=False, notes=_NO_GRAD)
+    for name in ("bitwise_and", "bitwise_or", "bitwise_xor")
+] + [
+    OpInfo("logical_not", **same("logical_not"), samples=unary(), gradcheck=False,
+           notes=_NO_GRAD),
+    OpInfo("bitwise_not", op=lambda m, a, b: m.bitwise_not(a), ref=lambda m, a, b:
+           m.bitwise_not(a), samples=_integer_pairs(), gradcheck=False, notes=_NO_GRAD),
+] + [
+    OpInfo(name, **same(name), samples=_with_specials(), gradcheck=False, notes=_NO_GRAD)
+    for name in ("isnan", "isinf", "isfinite")
 ]
