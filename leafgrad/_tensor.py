@@ -63,6 +63,8 @@ class Tensor:
 
     __slots__ = ("_data", "_requires_grad", "grad_fn", "_output_nr", "_version_counter",
                  "_why_no_grad", "_grad", "__weakref__", "__dict__")
+    # NumPy's binary operators defer to ours (ndarray + tensor gives a tensor), as for torch
+    __array_priority__ = 1000
     # Rarely set, so kept out of the slots: class defaults cost nothing per new tensor.
     _base: "Tensor | None" = None  # the tensor whose storage this view shares
     _view_chain: tuple = ()  # the view ops that make this view from _base

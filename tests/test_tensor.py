@@ -513,3 +513,12 @@ def test_legacy_constructor():
 
 def test_legacy_constructor_follows_default_dtype(float64_default):
     assert leafgrad.Tensor([2]).dtype is leafgrad.float64
+
+
+def test_numpy_operators_defer_to_tensor_reflected_operators():
+    array = np.ones((4, 2), dtype=np.float32)
+    weight = leafgrad.ones(2, 3, requires_grad=True)
+    product = array @ weight
+    assert isinstance(product, leafgrad.Tensor) and product.grad_fn is not None
+    total = array + leafgrad.ones(2)
+    assert isinstance(total, leafgrad.Tensor) and total.shape == (4, 2)
