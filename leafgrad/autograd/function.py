@@ -42,7 +42,7 @@ class _NeedsInputGrad:
     def __get__(self, node, owner=None):
         if node is None:
             return self
-        return tuple(edge is not None for edge in node._edges)
+        return tuple([edge is not None for edge in node._edges])
 
 
 class Node:
@@ -111,7 +111,7 @@ class Node:
         saved = self._saved
         if not saved:
             return ()
-        return tuple(unpack(self, entry) for entry in saved)
+        return tuple([unpack(self, entry) for entry in saved])
 
     def _release(self) -> None:
         """Drop what backward kept (saved tensors and arrays stashed on ctx), keep the edges."""

@@ -22,7 +22,7 @@ __all__ = [
     "softplus", "mish", "hardtanh", "clamp", "clip", "minimum", "maximum", "where", "lerp",
     "sign", "floor", "ceil", "round", "trunc", "eq", "ne", "lt", "le", "gt", "ge",
     "logical_and", "logical_or", "logical_xor", "logical_not", "isnan", "isinf", "isfinite",
-    "cast", "clone", "arcsin", "arccos", "arctan", "negative", "multiply", "subtract", "divide",
+    "clone", "arcsin", "arccos", "arctan", "negative", "multiply", "subtract", "divide",
     "absolute", "fmod", "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor",
 ]
 
@@ -83,13 +83,16 @@ def promote(*operands, floating: bool = False):
     return out, target
 
 
-def _binary(op_class, a, b):
-    # Fast path: same-dtype tensors, or a floating tensor with a Python float/int.
+def _binary(op_class, op_name: str, a, b):
+    # Fast paths: a floating tensor with a Python float/int, or two tensors of one dtype.
     if type(b) is float or type(b) is int:
         if isinstance(a, Tensor) and a._data.dtype.kind == "f":
             return op_class.apply(a, b)
     elif isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype == b._data.dtype:
+        if a._data.shape != b._data.shape:
+            _check_shapes(op_name, a, b)
         return op_class.apply(a, b)
+    _check_shapes(op_name, a, b)
     (a, b), _ = promote(a, b)
     return op_class.apply(a, b)
 
@@ -1048,32 +1051,34 @@ class Clone(Op):
 # -- public functions ----------------------------------------------------------------------
 def add(input, other, *, alpha=1):
     """``input + alpha * other`` with broadcasting and torch's type promotion."""
-    _check_shapes("add", input, other)
     if alpha != 1:
+        _check_shapes("add", input, other)
         (input, other), _ = promote(input, other)
         return Add.apply(input, other, alpha=alpha)
-    return _binary(Add, input, other)
+    return _binary(Add, "add", input, other)
+
+
+def _is_bool(x) -> bool:
+    return isinstance(x, (bool, np.bool_)) or (isinstance(x, Tensor) and x._data.dtype == np.bool_)
 
 
 def sub(input, other, *, alpha=1):
     """``input - alpha * other``."""
     # torch refuses a bool on either side (tensor or Python bool), whatever the other operand
-    if any(isinstance(x, (bool, np.bool_)) or (isinstance(x, Tensor) and x._data.dtype == np.bool_)
-           for x in (input, other)):
+    if _is_bool(input) or _is_bool(other):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
                            "If you are trying to invert a mask, use the `~` or `logical_not()` "
                            "operator instead.")
-    _check_shapes("sub", input, other)
     if alpha != 1:
+        _check_shapes("sub", input, other)
         (input, other), _ = promote(input, other)
         return Sub.apply(input, other, alpha=alpha)
-    return _binary(Sub, input, other)
+    return _binary(Sub, "sub", input, other)
 
 
 def mul(input, other):
     """Elementwise product."""
-    _check_shapes("mul", input, other)
-    return _binary(Mul, input, other)
+    return _binary(Mul, "mul", input, other)
 
 
 def div(input, other, *, rounding_mode: str | None = None):
