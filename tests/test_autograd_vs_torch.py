@@ -70,14 +70,7 @@ NAMES = {
     "rpow": lambda T, x: 2 ** x, "pow_tensor": lambda T, x: x ** x,
     "clamp": lambda T, x: x.clamp(0, 1), "unsqueeze": lambda T, x: x.unsqueeze(0),
 }
-# grad_fn names or edges that still differ from torch's (the ops are owned by leafgrad/ops/*):
-# drop a name from here when its op is fixed (strict xfail then reports it)
-KNOWN_DIFFERENCES = {"select", "reshape", "unsqueeze"}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="op's node differs from torch"))
-    if name in KNOWN_DIFFERENCES else name for name in NAMES])
+@pytest.mark.parametrize("name", list(NAMES))
 def test_grad_fn_names_and_edges_match(name):
     def program(T):
         x = T.tensor(VALUES, requires_grad=True)
