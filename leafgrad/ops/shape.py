@@ -15,8 +15,8 @@ from leafgrad.autograd.function import Op
 
 __all__ = ["reshape", "view", "expand", "expand_as", "permute", "transpose", "t", "squeeze",
            "unsqueeze", "flatten", "unflatten", "movedim", "narrow", "unbind", "split", "chunk",
-           "getitem", "index_put", "swapaxes", "swapdims", "moveaxis", "view_as", "reshape_as",
-           "broadcast_to", "squeeze_dims", "cat", "concatenate", "concat", "stack", "hstack",
+           "index_put", "swapaxes", "swapdims", "moveaxis", "view_as", "reshape_as",
+           "broadcast_to", "cat", "concatenate", "concat", "stack", "hstack",
            "vstack", "tile", "flip", "fliplr", "flipud", "roll", "diagonal", "diag"]
 
 
@@ -734,9 +734,6 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
         op_class = SqueezeDim if isinstance(dim, (int, np.integer)) else SqueezeDims
         dims = {d for d in _normalize_dims(dim, len(shape)) if d < len(shape) and shape[d] == 1}
     return op_class.apply(input, shape=tuple(s for i, s in enumerate(shape) if i not in dims))
-
-
-squeeze_dims = squeeze
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
