@@ -1,7 +1,10 @@
-"""The per-device array module: every array operation in the ops goes through ``xp``.
+"""The per-device array module: every array operation in ``leafgrad/ops`` goes through ``xp``.
 
-Only NumPy (``cpu``) is installed now; a CuPy device would register itself in ``_MODULES``
-and ops would pick it with :func:`array_module` without any change to their code.
+Only NumPy (``cpu``) is installed now. Ops call ``xp.<function>`` on the arrays they are given
+and make new arrays from them (``xp.zeros_like``, ``a.copy()``, ``xp.zeros(..., dtype=a.dtype)``);
+a CuPy device registers its module in ``_MODULES``, and ``xp`` calls on CuPy arrays dispatch to
+it through NumPy's ``__array_function__``/``__array_ufunc__`` protocols, which CuPy implements,
+so the derivative rules stay as they are.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ class device:
 
     __slots__ = ("type", "index")
 
-    def __init__(self, spec: "str | device" = "cpu", index: int | None = None) -> None:
+    def __init__(self, spec: str | device = "cpu", index: int | None = None) -> None:
         if isinstance(spec, device):
             spec, index = spec.type, spec.index
         if not isinstance(spec, str):
@@ -68,4 +71,4 @@ def array_module(dev: device = CPU):
     return _MODULES[dev.type]
 
 
-xp = numpy  # the CPU module, used by ops on CPU arrays
+xp = numpy  # the array module the ops call (see the module docstring)

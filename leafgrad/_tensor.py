@@ -66,7 +66,7 @@ class Tensor:
     # NumPy's binary operators defer to ours (ndarray + tensor gives a tensor), as for torch
     __array_priority__ = 1000
     # Rarely set, so kept out of the slots: class defaults cost nothing per new tensor.
-    _base: "Tensor | None" = None  # the tensor whose storage this view shares
+    _base: Tensor | None = None  # the tensor whose storage this view shares
     _view_chain: tuple = ()  # the view ops that make this view from _base
     _hooks: dict | None = None  # leaf hooks: {"grad": {...}, "post": {...}}
 
@@ -113,7 +113,7 @@ class Tensor:
         if value:
             self._why_no_grad = None
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place and return self."""
         if requires_grad and self.grad_fn is not None:
             return self  # as torch: a non-leaf already requires grad
@@ -126,7 +126,7 @@ class Tensor:
         return self.grad_fn is None
 
     @property
-    def grad(self) -> "Tensor | None":
+    def grad(self) -> Tensor | None:
         """The gradient accumulated by backward (leaves and ``retain_grad()`` tensors only)."""
         if self.grad_fn is not None and self._requires_grad and not self.retains_grad \
                 and self._grad is None:
@@ -134,7 +134,7 @@ class Tensor:
         return self._grad
 
     @grad.setter
-    def grad(self, value: "Tensor | None") -> None:
+    def grad(self, value: Tensor | None) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
@@ -199,24 +199,24 @@ class Tensor:
             self._why_no_grad = None
 
     @property
-    def data(self) -> "Tensor":
+    def data(self) -> Tensor:
         """The same storage as an untracked tensor (no history, its own version counter)."""
         return _wrap(self._data, False)
 
     @data.setter
-    def data(self, value: "Tensor") -> None:
+    def data(self, value: Tensor) -> None:
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
         self._data = value._data
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """A new leaf on the same storage with no history; backpropagation stops there."""
         out = _wrap(self._data, False)
         out._version_counter = self._version_counter
         out._why_no_grad = "detach" if self._requires_grad else self._why_no_grad
         return out
 
-    def detach_(self) -> "Tensor":
+    def detach_(self) -> Tensor:
         """Detach this tensor from its graph in place: it becomes a leaf that needs no grad."""
         if self._base is not None and self._base._requires_grad:
             raise RuntimeError("Can't detach views in-place. Use detach() instead: this tensor "
@@ -228,7 +228,7 @@ class Tensor:
         self._requires_grad = False
         return self
 
-    def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs=None, *, retain_variables: bool | None = None
                  ) -> None:
         """Accumulate the gradient of this tensor into the ``.grad`` of the graph's leaves.
@@ -240,7 +240,7 @@ class Tensor:
                         create_graph, inputs=inputs, retain_variables=retain_variables,
                         _from_tensor=True)
 
-    def register_hook(self, hook: Callable[["Tensor"], "Tensor | None"]):
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]):
         """Call ``hook(grad)`` whenever the gradient for this tensor is computed; a returned
         tensor replaces the gradient. Hooks run in registration order."""
         if not self._requires_grad:
@@ -252,7 +252,7 @@ class Tensor:
             self._hooks = {"grad": {}, "post": {}}
         return RemovableHandle(self._hooks["grad"], hook)
 
-    def register_post_accumulate_grad_hook(self, hook: Callable[["Tensor"], None]):
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]):
         """Call ``hook(tensor)`` after the gradient is accumulated into this leaf's ``.grad``."""
         if self.grad_fn is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
@@ -326,7 +326,7 @@ class Tensor:
         return strides if dim is None else strides[_normalize_dim(dim, self._data.ndim)]
 
     @property
-    def _base_tensor(self) -> "Tensor | None":
+    def _base_tensor(self) -> Tensor | None:
         return self._base
 
     def untyped_storage_id(self) -> int:
@@ -382,7 +382,8 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {'no values' if self._data.size == 0 else 'more than one value'} is ambiguous")
+            amount = "no values" if self._data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {amount} is ambiguous")
         return bool(self._data.reshape(()).item())
 
     def __format__(self, spec: str) -> str:
@@ -400,7 +401,7 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
 
-    def __iter__(self) -> Iterator["Tensor"]:
+    def __iter__(self) -> Iterator[Tensor]:
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))
@@ -429,7 +430,7 @@ class Tensor:
                         "executes code when loading")
 
     # -- devices and dtypes -----------------------------------------------------------------
-    def to(self, *args, **kwargs) -> "Tensor":
+    def to(self, *args, **kwargs) -> Tensor:
         """Convert dtype and/or device: ``to(dtype)``, ``to(device)``, ``to(other)``."""
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
@@ -450,11 +451,11 @@ class Tensor:
             return self.clone() if copy else self
         return cast(self, dtype, copy=copy)
 
-    def cuda(self, device=None) -> "Tensor":
+    def cuda(self, device=None) -> Tensor:
         get_device("cuda" if device is None else device)
         return self
 
-    def cpu(self) -> "Tensor":
+    def cpu(self) -> Tensor:
         return self
 
     def type(self, dtype=None):
@@ -470,39 +471,39 @@ class Tensor:
             dtype = getattr(_dtype, names[dtype] if names[dtype] != "bool" else "bool_")
         return self.to(dtype)
 
-    def type_as(self, other: "Tensor") -> "Tensor":
+    def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
 
-    def float(self) -> "Tensor":
+    def float(self) -> Tensor:
         return self.to(_dtype.float32)
 
-    def double(self) -> "Tensor":
+    def double(self) -> Tensor:
         return self.to(_dtype.float64)
 
-    def half(self) -> "Tensor":
+    def half(self) -> Tensor:
         return self.to(_dtype.float16)
 
-    def long(self) -> "Tensor":
+    def long(self) -> Tensor:
         return self.to(_dtype.int64)
 
-    def int(self) -> "Tensor":
+    def int(self) -> Tensor:
         return self.to(_dtype.int32)
 
-    def short(self) -> "Tensor":
+    def short(self) -> Tensor:
         return self.to(_dtype.int16)
 
-    def char(self) -> "Tensor":
+    def char(self) -> Tensor:
         return self.to(_dtype.int8)
 
-    def byte(self) -> "Tensor":
+    def byte(self) -> Tensor:
         return self.to(_dtype.uint8)
 
-    def bool(self) -> "Tensor":
+    def bool(self) -> Tensor:
         return self.to(_dtype.bool_)
 
     # -- in place ---------------------------------------------------------------------------
-    def _apply_inplace(self, compute: Callable[["Tensor"], "Tensor"], op_name: str,
-                       others: tuple = (), direct: Callable | None = None) -> "Tensor":
+    def _apply_inplace(self, compute: Callable[[Tensor], Tensor], op_name: str,
+                       others: tuple = (), direct: Callable | None = None) -> Tensor:
         """Run ``compute`` (an out-of-place op) and write its result into this tensor's storage.
 
         Outside autograd this is a plain write. When the graph must be recorded, the result's

@@ -79,7 +79,8 @@ def test_matches_pytorch(record, dtype):
     def check(sample):
         ours_in = make_args(leafgrad, sample, dtype)
         ref_in = make_args(torch, sample, dtype)
-        ours = flat_outputs(record.op(leafgrad, *ours_in, **convert_kwargs(leafgrad, sample.kwargs)))
+        ours = flat_outputs(record.op(leafgrad, *ours_in,
+                                      **convert_kwargs(leafgrad, sample.kwargs)))
         ref = flat_outputs(record.ref(torch, *ref_in, **convert_kwargs(torch, sample.kwargs)))
         assert len(ours) == len(ref)
         for a, e in zip(ours, ref):

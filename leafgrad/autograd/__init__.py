@@ -3,9 +3,15 @@ from leafgrad.autograd import graph
 from leafgrad.autograd.anomaly_mode import detect_anomaly, set_detect_anomaly
 from leafgrad.autograd.engine import backward, grad
 from leafgrad.autograd.function import Function, FunctionCtx, once_differentiable
+from leafgrad.autograd.grad_mode import (
+                                         enable_grad,
+                                         inference_mode,
+                                         is_grad_enabled,
+                                         is_inference_mode_enabled,
+                                         no_grad,
+                                         set_grad_enabled,
+)
 from leafgrad.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
-from leafgrad.autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
-                                         is_inference_mode_enabled, no_grad, set_grad_enabled)
 from leafgrad.autograd.variable import Variable
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable", "gradcheck",

@@ -12,6 +12,7 @@ Backward formulas run under ``no_grad`` unless ``create_graph``, which records t
 from __future__ import annotations
 
 import warnings
+
 import numpy as np
 
 from leafgrad._tensor import Tensor, _wrap
@@ -139,7 +140,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     if allow_unused is None:
         allow_unused = materialize_grads
     if materialize_grads and not allow_unused:
-        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True")
+        raise ValueError("Expected allow_unused to be True or not passed when "
+                         "materialize_grads=True")
     if retain_graph is None:
         retain_graph = create_graph
     output_tensors = _as_tuple(outputs)

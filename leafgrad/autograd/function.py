@@ -86,7 +86,8 @@ class Node:
         return meta
 
     def register_hook(self, hook: Callable) -> RemovableHandle:
-        """``hook(grad_inputs, grad_outputs)`` runs after this node; it may return new grad_inputs."""
+        """``hook(grad_inputs, grad_outputs)`` runs after this node and may return new
+        grad_inputs."""
         if self._hooks is None:
             self._hooks = {}
         return RemovableHandle(self._hooks, hook)
@@ -135,8 +136,9 @@ _ARRAY_TYPES = {Tensor, np.ndarray}  # what a ctx may stash besides plain values
 
 
 # Saved-tensor entries: (INPUT, tensor, version), (CONSTANT, value) for a Python number given in
-# place of a tensor, or (OUTPUT, array, version_counter, version, output_nr). An output is kept as its array, not as the Tensor, so that the node and its output
-# do not reference each other; unpacking gives a new Tensor whose grad_fn is the node (as torch).
+# place of a tensor, or (OUTPUT, array, version_counter, version, output_nr). An output is kept
+# as its array, not as the Tensor, so that the node and its output do not reference each
+# other; unpacking gives a new Tensor whose grad_fn is the node (as torch).
 INPUT, OUTPUT, CONSTANT = 0, 1, 2
 
 

@@ -1,6 +1,19 @@
 """Stateless neural-network functions, as ``torch.nn.functional``."""
-from leafgrad.ops.elementwise import (elu, gelu, hardtanh, leaky_relu, logit, mish, relu,
-                                      relu6, selu, sigmoid, silu, softplus, tanh)
+from leafgrad.ops.elementwise import (
+                                      elu,
+                                      gelu,
+                                      hardtanh,
+                                      leaky_relu,
+                                      logit,
+                                      mish,
+                                      relu,
+                                      relu6,
+                                      selu,
+                                      sigmoid,
+                                      silu,
+                                      softplus,
+                                      tanh,
+)
 from leafgrad.ops.reduction import log_softmax, softmax
 from leafgrad.ops.shape import pad
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from leafgrad import _dtype
+from leafgrad._backend import xp
 from leafgrad._tensor import Tensor, _wrap
 from leafgrad.autograd.function import Op
 
@@ -30,7 +29,7 @@ __all__ = [
 def _quiet(ufunc, *arrays):
     """Apply ``ufunc`` without NumPy's floating-point warnings: like torch, leafgrad returns
     inf/nan for log(0), 0/0, sqrt(-1) ... silently."""
-    with np.errstate(all="ignore"):
+    with xp.errstate(all="ignore"):
         return ufunc(*arrays)
 
 
@@ -41,16 +40,16 @@ def _as_operand(value):
         return value
     if isinstance(value, (bool, int, float)):
         return value
-    if isinstance(value, np.generic):
+    if isinstance(value, xp.generic):
         return value.item()
-    if isinstance(value, (list, tuple, np.ndarray)):
+    if isinstance(value, (list, tuple, xp.ndarray)):
         from leafgrad._factories import tensor
         return tensor(value)
     raise TypeError(f"unsupported operand type {type(value).__name__}: expected a Tensor or a "
                     f"number")
 
 
-def result_type(*operands) -> np.dtype:
+def result_type(*operands) -> xp.dtype:
     """torch's result dtype for operands (Tensors or Python numbers)."""
     dims, zero_dims, scalars = [], [], []
     for x in operands:
@@ -78,7 +77,7 @@ def promote(*operands, floating: bool = False):
         elif target.kind != "b":
             # torch casts the scalar to the result dtype, wrapping around (uint8 + -3 adds 253);
             # NumPy 2 would raise OverflowError on a Python int out of the dtype's range.
-            x = np.int64(x).astype(target)
+            x = xp.int64(x).astype(target)
         out.append(x)
     return out, target
 
@@ -108,7 +107,7 @@ def _check_shapes(op_name: str, a, b) -> None:
     """Name both shapes when two tensors do not broadcast."""
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.shape != b._data.shape:
         try:
-            np.broadcast_shapes(a._data.shape, b._data.shape)
+            xp.broadcast_shapes(a._data.shape, b._data.shape)
         except ValueError:
             raise RuntimeError(
                 f"{op_name}: the size of tensor a ({list(a.shape)}) must match the size of "
@@ -165,7 +164,7 @@ class Div(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        return _quiet(np.divide, a, b)
+        return _quiet(xp.divide, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -181,7 +180,7 @@ class FloorDivide(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        return _quiet(np.floor_divide, a, b)
+        return _quiet(xp.floor_divide, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -196,7 +195,7 @@ class Remainder(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        return _quiet(np.remainder, a, b)
+        return _quiet(xp.remainder, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -212,7 +211,7 @@ class Fmod(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        return _quiet(np.fmod, a, b)
+        return _quiet(xp.fmod, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -222,14 +221,14 @@ class Fmod(Op):
 
 
 def _power(a, b):
-    if np.result_type(a, b).kind in "iu" and np.any(np.asarray(b) < 0):
+    if xp.result_type(a, b).kind in "iu" and xp.any(xp.asarray(b) < 0):
         # torch's integer pow for tensor exponents: 1 / a**|b| truncated, so 0 unless
         # |a| == 1 (NumPy refuses). A negative Python int exponent is refused in pow().
-        b = np.asarray(b)
-        result = np.power(a, np.where(b < 0, 0, b))
-        reciprocal = np.where(a == 1, 1, np.where(a == -1, np.where(b % 2 == 0, 1, -1), 0))
-        return np.where(b < 0, reciprocal, result).astype(result.dtype)
-    return _quiet(np.power, a, b)
+        b = xp.asarray(b)
+        result = xp.power(a, xp.where(b < 0, 0, b))
+        reciprocal = xp.where(a == 1, 1, xp.where(a == -1, xp.where(b % 2 == 0, 1, -1), 0))
+        return xp.where(b < 0, reciprocal, result).astype(result.dtype)
+    return _quiet(xp.power, a, b)
 
 
 class Pow(Op):
@@ -300,7 +299,7 @@ class Neg(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.negative(a)
+        return xp.negative(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -315,7 +314,7 @@ class Abs(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.abs(a)
+        return xp.abs(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -330,7 +329,7 @@ class Exp(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.exp(a)
+        return xp.exp(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -345,7 +344,7 @@ class Exp2(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.exp2(a)
+        return xp.exp2(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -360,7 +359,7 @@ class Expm1(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.expm1(a)
+        return xp.expm1(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -375,7 +374,7 @@ class Log(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return _quiet(np.log, a)
+        return _quiet(xp.log, a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -390,7 +389,7 @@ class Log2(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return _quiet(np.log2, a)
+        return _quiet(xp.log2, a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -405,7 +404,7 @@ class Log10(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return _quiet(np.log10, a)
+        return _quiet(xp.log10, a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -420,7 +419,7 @@ class Log1p(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return _quiet(np.log1p, a)
+        return _quiet(xp.log1p, a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -435,7 +434,7 @@ class Sqrt(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return _quiet(np.sqrt, a)
+        return _quiet(xp.sqrt, a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -450,8 +449,8 @@ class Rsqrt(Op):
 
     @staticmethod
     def forward(ctx, a):
-        with np.errstate(divide="ignore"):
-            return 1 / np.sqrt(a)
+        with xp.errstate(divide="ignore"):
+            return 1 / xp.sqrt(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -466,7 +465,7 @@ class Square(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.square(a)
+        return xp.square(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -481,8 +480,8 @@ class Reciprocal(Op):
 
     @staticmethod
     def forward(ctx, a):
-        with np.errstate(divide="ignore"):
-            return np.reciprocal(a)
+        with xp.errstate(divide="ignore"):
+            return xp.reciprocal(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -497,7 +496,7 @@ class Sin(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.sin(a)
+        return xp.sin(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -512,7 +511,7 @@ class Cos(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.cos(a)
+        return xp.cos(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -527,7 +526,7 @@ class Tan(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.tan(a)
+        return xp.tan(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -542,7 +541,7 @@ class Asin(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return _quiet(np.arcsin, a)
+        return _quiet(xp.arcsin, a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -557,7 +556,7 @@ class Acos(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return _quiet(np.arccos, a)
+        return _quiet(xp.arccos, a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -572,7 +571,7 @@ class Atan(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.arctan(a)
+        return xp.arctan(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -587,7 +586,7 @@ class Atan2(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        return np.arctan2(a, b)
+        return xp.arctan2(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -604,7 +603,7 @@ class Sinh(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.sinh(a)
+        return xp.sinh(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -619,7 +618,7 @@ class Cosh(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.cosh(a)
+        return xp.cosh(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -634,7 +633,7 @@ class Tanh(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.tanh(a)
+        return xp.tanh(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -650,8 +649,8 @@ class Sigmoid(Op):
     @staticmethod
     def forward(ctx, a):
         # exp of -|a| only: stable for large |a| in either sign
-        e = np.exp(-np.abs(a))
-        return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+        e = xp.exp(-xp.abs(a))
+        return xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -668,9 +667,9 @@ class Logit(Op):
     def forward(ctx, a, eps=None):
         ctx.eps = eps
         if eps is not None:
-            a = np.clip(a, eps, 1 - eps)
-        with np.errstate(divide="ignore"):
-            return np.log(a / (1 - a))
+            a = xp.clip(a, eps, 1 - eps)
+        with xp.errstate(divide="ignore"):
+            return xp.log(a / (1 - a))
 
     @staticmethod
     def backward(ctx, grad):
@@ -681,12 +680,12 @@ class Logit(Op):
         return result
 
 
-def _erf_array(x: np.ndarray) -> np.ndarray:
+def _erf_array(x: xp.ndarray) -> xp.ndarray:
     """erf to double precision: Taylor series near 0, continued fraction of erfc beyond."""
-    x64 = x.astype(np.float64, copy=False)
-    ax = np.abs(x64)
+    x64 = x.astype(xp.float64, copy=False)
+    ax = xp.abs(x64)
     small = ax < 2.5
-    result = np.empty_like(x64)
+    result = xp.empty_like(x64)
     xs = x64[small]
     if xs.size:
         x2 = xs * xs
@@ -701,8 +700,8 @@ def _erf_array(x: np.ndarray) -> np.ndarray:
         fraction = xl.copy()
         for k in range(80, 0, -1):
             fraction = xl + (k / 2) / fraction
-        erfc = np.exp(-xl * xl) / (math.sqrt(math.pi) * fraction)
-        result[~small] = np.sign(x64[~small]) * (1 - erfc)
+        erfc = xp.exp(-xl * xl) / (math.sqrt(math.pi) * fraction)
+        result[~small] = xp.sign(x64[~small]) * (1 - erfc)
     return result.astype(x.dtype, copy=False)
 
 
@@ -726,7 +725,7 @@ class Sign(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.sign(a)
+        return xp.sign(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -744,25 +743,25 @@ class _Rounding(Op):
 class Floor(_Rounding):
     @staticmethod
     def forward(ctx, a):
-        return np.floor(a)
+        return xp.floor(a)
 
 
 class Ceil(_Rounding):
     @staticmethod
     def forward(ctx, a):
-        return np.ceil(a)
+        return xp.ceil(a)
 
 
 class Trunc(_Rounding):
     @staticmethod
     def forward(ctx, a):
-        return np.trunc(a)
+        return xp.trunc(a)
 
 
 class Round(_Rounding):
     @staticmethod
     def forward(ctx, a, decimals=0):
-        return np.round(a, decimals)  # half to even, as torch
+        return xp.round(a, decimals)  # half to even, as torch
 
 
 # -- activations ---------------------------------------------------------------------------
@@ -773,7 +772,7 @@ class Relu(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return np.maximum(a, 0).astype(a.dtype, copy=False)
+        return xp.maximum(a, 0).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -789,7 +788,7 @@ class Hardtanh(Op):
     @staticmethod
     def forward(ctx, a, min_val=-1.0, max_val=1.0):
         ctx.bounds = (min_val, max_val)
-        return np.clip(a, min_val, max_val).astype(a.dtype, copy=False)
+        return xp.clip(a, min_val, max_val).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -806,12 +805,12 @@ class LeakyRelu(Op):
     @staticmethod
     def forward(ctx, a, negative_slope=0.01):
         ctx.negative_slope = negative_slope
-        return np.where(a > 0, a, a * negative_slope).astype(a.dtype, copy=False)
+        return xp.where(a > 0, a, a * negative_slope).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad * np.where(a._data > 0, 1.0, ctx.negative_slope).astype(a._data.dtype)
+        return grad * xp.where(a._data > 0, 1.0, ctx.negative_slope).astype(a._data.dtype)
 
 
 class Elu(Op):
@@ -823,8 +822,8 @@ class Elu(Op):
     @staticmethod
     def forward(ctx, a, alpha=1.0, scale=1.0):
         ctx.alpha, ctx.scale = alpha, scale
-        negative = alpha * np.expm1(np.minimum(a, 0))
-        return (scale * np.where(a > 0, a, negative)).astype(a.dtype, copy=False)
+        negative = alpha * xp.expm1(xp.minimum(a, 0))
+        return (scale * xp.where(a > 0, a, negative)).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -847,7 +846,7 @@ class Gelu(Op):
         ctx.approximate = approximate
         if approximate == "tanh":
             inner = math.sqrt(2 / math.pi) * (a + 0.044715 * a ** 3)
-            return (0.5 * a * (1 + np.tanh(inner))).astype(a.dtype, copy=False)
+            return (0.5 * a * (1 + xp.tanh(inner))).astype(a.dtype, copy=False)
         return (0.5 * a * (1 + _erf_array(a / math.sqrt(2)))).astype(a.dtype, copy=False)
 
     @staticmethod
@@ -871,8 +870,8 @@ class Softplus(Op):
     def forward(ctx, a, beta=1.0, threshold=20.0):
         ctx.beta, ctx.threshold = beta, threshold
         scaled = a * beta
-        soft = np.logaddexp(0, scaled) / beta
-        return np.where(scaled > threshold, a, soft).astype(a.dtype, copy=False)
+        soft = xp.logaddexp(0, scaled) / beta
+        return xp.where(scaled > threshold, a, soft).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -885,9 +884,9 @@ class Softplus(Op):
 def _clamp_array(a, low, high):
     result = a
     if low is not None:
-        result = np.maximum(result, low)
+        result = xp.maximum(result, low)
     if high is not None:
-        result = np.minimum(result, high)
+        result = xp.minimum(result, high)
     return result.astype(a.dtype, copy=False)
 
 
@@ -905,7 +904,7 @@ class ClampScalar(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        keep = np.ones(a._data.shape, dtype=bool)
+        keep = xp.ones(a._data.shape, dtype=bool)
         if ctx.low is not None:
             keep &= a._data >= ctx.low
         if ctx.high is not None:
@@ -927,7 +926,7 @@ class Clamp(Op):
     def backward(ctx, grad):
         a, low, high = ctx.saved_tensors
         data = a._data
-        keep = np.ones(data.shape, dtype=bool)
+        keep = xp.ones(data.shape, dtype=bool)
         low_wins = high_wins = None
         if low is not None:
             low_data = low._data if isinstance(low, Tensor) else low
@@ -952,12 +951,12 @@ class Maximum(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        return np.maximum(a, b)
+        return xp.maximum(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return _tie_split(grad, a, b, np.greater)
+        return _tie_split(grad, a, b, xp.greater)
 
 
 class Minimum(Op):
@@ -967,18 +966,18 @@ class Minimum(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        return np.minimum(a, b)
+        return xp.minimum(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return _tie_split(grad, a, b, np.less)
+        return _tie_split(grad, a, b, xp.less)
 
 
 def _tie_split(grad, a, b, wins):
     a_data, b_data = a._data, b._data
     dtype = grad._data.dtype
-    share_a = np.where(wins(a_data, b_data), 1.0, np.where(a_data == b_data, 0.5, 0.0))
+    share_a = xp.where(wins(a_data, b_data), 1.0, xp.where(a_data == b_data, 0.5, 0.0))
     share_a = share_a.astype(dtype)
     return grad * share_a, grad * (1 - share_a)
 
@@ -989,13 +988,13 @@ class Where(Op):
     @staticmethod
     def forward(ctx, a, b, condition):
         ctx.condition = condition
-        return np.where(condition, a, b)
+        return xp.where(condition, a, b)
 
     @staticmethod
     def backward(ctx, grad):
         condition = ctx.condition
         needs = ctx.needs_input_grad
-        zero = np.zeros((), dtype=grad._data.dtype)
+        zero = xp.zeros((), dtype=grad._data.dtype)
         return (where(condition, grad, zero) if needs[0] else None,
                 where(condition, zero, grad) if needs[1] else None)
 
@@ -1059,7 +1058,7 @@ def add(input, other, *, alpha=1):
 
 
 def _is_bool(x) -> bool:
-    return isinstance(x, (bool, np.bool_)) or (isinstance(x, Tensor) and x._data.dtype == np.bool_)
+    return isinstance(x, (bool, xp.bool_)) or (isinstance(x, Tensor) and x._data.dtype == xp.bool_)
 
 
 def sub(input, other, *, alpha=1):
@@ -1103,7 +1102,7 @@ def floor_divide(input, other):
     (a, b), target = promote(input, other)
     if target.kind == "b":
         raise NotImplementedError("\"div_floor_cpu\" not implemented for 'Bool'")
-    if target.kind in "iu" and np.any(np.asarray(b._data if isinstance(b, Tensor) else b) == 0):
+    if target.kind in "iu" and xp.any(xp.asarray(b._data if isinstance(b, Tensor) else b) == 0):
         raise RuntimeError("ZeroDivisionError: integer division by zero in floor_divide")
     return FloorDivide.apply(a, b)
 
@@ -1113,7 +1112,7 @@ def remainder(input, other):
     (a, b), target = promote(input, other)
     if target.kind == "b":
         raise NotImplementedError("\"remainder_cpu\" not implemented for 'Bool'")
-    if target.kind in "iu" and np.any(np.asarray(b._data if isinstance(b, Tensor) else b) == 0):
+    if target.kind in "iu" and xp.any(xp.asarray(b._data if isinstance(b, Tensor) else b) == 0):
         raise RuntimeError("ZeroDivisionError: integer remainder by zero in remainder")
     return Remainder.apply(a, b)
 
@@ -1132,9 +1131,9 @@ def pow(input, exponent):
     if isinstance(input, Tensor) and input._data.dtype.kind in "iub":
         if type(exponent) is int and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        if isinstance(exponent, bool) and input._data.dtype == np.bool_:
+        if isinstance(exponent, bool) and input._data.dtype == xp.bool_:
             # torch keeps bool ** Python bool in bool: x ** True is x, x ** False is all True
-            return _wrap(np.logical_or(input._data, not exponent), False)
+            return _wrap(xp.logical_or(input._data, not exponent), False)
     (a, b), target = promote(input, exponent)
     if target.kind == "b":
         raise NotImplementedError("\"pow\" not implemented for 'Bool'")
@@ -1146,7 +1145,7 @@ def pow(input, exponent):
 
 
 def neg(input: Tensor) -> Tensor:
-    if input._data.dtype == np.bool_:
+    if input._data.dtype == xp.bool_:
         raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
                            "you are trying to invert a mask, use the `~` or `logical_not()` "
                            "operator instead.")
@@ -1189,7 +1188,7 @@ erf = _unary(Erf)
 
 
 def square(input: Tensor) -> Tensor:
-    if input._data.dtype == np.bool_:
+    if input._data.dtype == xp.bool_:
         input = cast(input, _dtype.int64)
     return Square.apply(input)
 
@@ -1204,7 +1203,7 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
 
 
 def sign(input: Tensor) -> Tensor:
-    if input._data.dtype == np.bool_:
+    if input._data.dtype == xp.bool_:
         return input.clone()
     return Sign.apply(input)
 
@@ -1233,7 +1232,7 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:
 
 def relu(input: Tensor) -> Tensor:
     """``max(input, 0)``; the derivative at 0 is 0, as torch."""
-    if input._data.dtype == np.bool_:
+    if input._data.dtype == xp.bool_:
         raise RuntimeError("relu is not implemented for bool tensors")
     return Relu.apply(input)
 
@@ -1320,8 +1319,8 @@ def where(condition, input=None, other=None):
     if input is None and other is None:
         from leafgrad.ops.indexing import nonzero
         return nonzero(condition, as_tuple=True)
-    mask = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
-    if mask.dtype != np.bool_:
+    mask = condition._data if isinstance(condition, Tensor) else xp.asarray(condition)
+    if mask.dtype != xp.bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {_dtype.from_numpy_dtype(mask.dtype)}")
     (a, b), _ = promote(input, other)
@@ -1354,60 +1353,62 @@ def _compare(ufunc, name):
         (a, b), _ = promote(input, other)
         a_data = a._data if isinstance(a, Tensor) else a
         b_data = b._data if isinstance(b, Tensor) else b
-        return _wrap(np.asarray(ufunc(a_data, b_data)), False)
+        return _wrap(xp.asarray(ufunc(a_data, b_data)), False)
     function.__name__ = name
     function.__doc__ = f"Elementwise ``{name}`` as a bool tensor (not differentiable)."
     return function
 
 
-eq = _compare(np.equal, "eq")
-ne = _compare(np.not_equal, "ne")
-lt = _compare(np.less, "lt")
-le = _compare(np.less_equal, "le")
-gt = _compare(np.greater, "gt")
-ge = _compare(np.greater_equal, "ge")
-logical_and = _compare(np.logical_and, "logical_and")
-logical_or = _compare(np.logical_or, "logical_or")
-logical_xor = _compare(np.logical_xor, "logical_xor")
+eq = _compare(xp.equal, "eq")
+ne = _compare(xp.not_equal, "ne")
+lt = _compare(xp.less, "lt")
+le = _compare(xp.less_equal, "le")
+gt = _compare(xp.greater, "gt")
+ge = _compare(xp.greater_equal, "ge")
+logical_and = _compare(xp.logical_and, "logical_and")
+logical_or = _compare(xp.logical_or, "logical_or")
+logical_xor = _compare(xp.logical_xor, "logical_xor")
 
 
 def _integral_bitwise(ufunc, name):
     def function(input, other):
         (a, b), target = promote(input, other)
         if target.kind == "f":
-            raise RuntimeError(f"\"{name}_cpu\" not implemented for '{_dtype.from_numpy_dtype(target).name.capitalize()}': bitwise ops need integer or bool tensors")
+            dtype_name = _dtype.from_numpy_dtype(target).name.capitalize()
+            raise RuntimeError(f"\"{name}_cpu\" not implemented for '{dtype_name}': bitwise ops "
+                               f"need integer or bool tensors")
         a_data = a._data if isinstance(a, Tensor) else a
         b_data = b._data if isinstance(b, Tensor) else b
-        return _wrap(np.asarray(ufunc(a_data, b_data)), False)
+        return _wrap(xp.asarray(ufunc(a_data, b_data)), False)
     function.__name__ = name
     return function
 
 
-bitwise_and = _integral_bitwise(np.bitwise_and, "bitwise_and")
-bitwise_or = _integral_bitwise(np.bitwise_or, "bitwise_or")
-bitwise_xor = _integral_bitwise(np.bitwise_xor, "bitwise_xor")
+bitwise_and = _integral_bitwise(xp.bitwise_and, "bitwise_and")
+bitwise_or = _integral_bitwise(xp.bitwise_or, "bitwise_or")
+bitwise_xor = _integral_bitwise(xp.bitwise_xor, "bitwise_xor")
 
 
 def bitwise_not(input: Tensor) -> Tensor:
     if input._data.dtype.kind == "f":
         raise RuntimeError("bitwise_not is only defined for integer and bool tensors")
-    return _wrap(np.invert(input._data), False)
+    return _wrap(xp.invert(input._data), False)
 
 
 def logical_not(input: Tensor) -> Tensor:
-    return _wrap(np.logical_not(input._data), False)
+    return _wrap(xp.logical_not(input._data), False)
 
 
 def isnan(input: Tensor) -> Tensor:
-    return _wrap(np.isnan(input._data), False)
+    return _wrap(xp.isnan(input._data), False)
 
 
 def isinf(input: Tensor) -> Tensor:
-    return _wrap(np.isinf(input._data), False)
+    return _wrap(xp.isinf(input._data), False)
 
 
 def isfinite(input: Tensor) -> Tensor:
-    return _wrap(np.isfinite(input._data), False)
+    return _wrap(xp.isfinite(input._data), False)
 
 
 # NumPy-style aliases that torch also provides
@@ -1433,8 +1434,8 @@ def _inplace(function, name):
 def _logical_or_bitwise(bitwise, logical):
     def method(self, other):
         other = _as_operand(other)
-        self_bool = self._data.dtype == np.bool_
-        other_bool = other._data.dtype == np.bool_ if isinstance(other, Tensor) else \
+        self_bool = self._data.dtype == xp.bool_
+        other_bool = other._data.dtype == xp.bool_ if isinstance(other, Tensor) else \
             isinstance(other, bool)
         return logical(self, other) if self_bool and other_bool else bitwise(self, other)
     return method
@@ -1456,7 +1457,7 @@ class Fill(Op):
 
     @staticmethod
     def forward(ctx, a, value):
-        return np.full_like(a, value)
+        return xp.full_like(a, value)
 
     @staticmethod
     def backward(ctx, grad):
@@ -1469,7 +1470,7 @@ def _copy(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     if not isinstance(src, Tensor):
         return _fill(self, src)
     try:
-        np.broadcast_to(src._data, self._data.shape)
+        xp.broadcast_to(src._data, self._data.shape)
     except ValueError:
         raise RuntimeError(f"copy_: the source of shape {list(src.shape)} cannot be broadcast "
                            f"to the destination of shape {list(self.shape)}") from None
@@ -1482,7 +1483,7 @@ class _CopyFrom(Op):
 
     @staticmethod
     def forward(ctx, destination, source):
-        return np.broadcast_to(source, destination.shape).astype(destination.dtype, copy=True)
+        return xp.broadcast_to(source, destination.shape).astype(destination.dtype, copy=True)
 
     @staticmethod
     def backward(ctx, grad):
@@ -1520,7 +1521,7 @@ TENSOR_METHODS = {
     "__xor__": _logical_or_bitwise(bitwise_xor, logical_xor),
     "__rand__": _logical_or_bitwise(bitwise_and, logical_and),
     "__ror__": _logical_or_bitwise(bitwise_or, logical_or),
-    "__invert__": lambda self: logical_not(self) if self._data.dtype == np.bool_
+    "__invert__": lambda self: logical_not(self) if self._data.dtype == xp.bool_
     else bitwise_not(self),
     "fill_": _fill, "zero_": _zero, "copy_": _copy,
 }

@@ -9,34 +9,39 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
-
+from leafgrad._backend import xp
 from leafgrad._tensor import Tensor, _normalize_dim, _wrap
 from leafgrad.autograd.function import Op
 from leafgrad.ops.elementwise import _as_operand, _inplace, cast
-from leafgrad.ops.shape import (GetItem, IndexAddIntoZeros, _dim_of_nonscalar, _overload,
-                                expand, reshape)
+from leafgrad.ops.shape import (
+    GetItem,
+    IndexAddIntoZeros,
+    _dim_of_nonscalar,
+    _overload,
+    expand,
+    reshape,
+)
 
 __all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "masked_fill",
            "masked_select", "take_along_dim", "nonzero", "argwhere"]
 
 
-def _coordinates(index: np.ndarray, dim: int) -> tuple:
+def _coordinates(index: xp.ndarray, dim: int) -> tuple:
     """Where each element of ``index`` points: its value along ``dim``, its own position along
     the other dimensions (a 0-dim index counts as 1-D, as torch)."""
     index = index.reshape(index.shape or (1,))
-    grids = np.indices(index.shape, sparse=True)
+    grids = xp.indices(index.shape, sparse=True)
     return tuple(index if d == dim else grid for d, grid in enumerate(grids))
 
 
-def _leading_block(array: np.ndarray, shape: tuple) -> np.ndarray:
+def _leading_block(array: xp.ndarray, shape: tuple) -> xp.ndarray:
     """The ``shape``-sized corner of ``array`` (a 0-dim array counts as 1-D)."""
     array = array.reshape(array.shape or (1,))
     return array[tuple(slice(0, n) for n in shape)]
 
 
 def _zeros(shape: tuple, like: Tensor) -> Tensor:
-    return _wrap(np.zeros(shape, dtype=like._data.dtype), False)
+    return _wrap(xp.zeros(shape, dtype=like._data.dtype), False)
 
 
 class Gather(Op):
@@ -45,7 +50,7 @@ class Gather(Op):
     @staticmethod
     def forward(ctx, a, dim, index):
         ctx.input_shape, ctx.dim, ctx.index = a.shape, dim, index
-        return np.atleast_1d(a)[_coordinates(index, dim)].reshape(index.shape)
+        return xp.atleast_1d(a)[_coordinates(index, dim)].reshape(index.shape)
 
     @staticmethod
     def backward(ctx, grad):
@@ -60,7 +65,7 @@ class ScatterAdd(Op):
     def forward(ctx, a, src, dim, index):
         ctx.dim, ctx.index, ctx.src_shape = dim, index, src.shape
         out = a.copy()
-        np.add.at(np.atleast_1d(out), _coordinates(index, dim),
+        xp.add.at(xp.atleast_1d(out), _coordinates(index, dim),
                   _leading_block(src, index.shape or (1,)))
         return out
 
@@ -79,16 +84,16 @@ class Scatter(Op):
     @staticmethod
     def forward(ctx, a, src, dim, index, reduce=None):
         ctx.dim, ctx.index, ctx.reduce = dim, index, reduce
-        ctx.src_shape = src.shape if isinstance(src, np.ndarray) else None
+        ctx.src_shape = src.shape if isinstance(src, xp.ndarray) else None
         out = a.copy()
-        target = np.atleast_1d(out)
+        target = xp.atleast_1d(out)
         coordinates = _coordinates(index, dim)
-        values = _leading_block(src, index.shape or (1,)) if isinstance(src, np.ndarray) else \
-            np.asarray(src).astype(a.dtype)
+        values = _leading_block(src, index.shape or (1,)) if isinstance(src, xp.ndarray) else \
+            xp.asarray(src).astype(a.dtype)
         if reduce == "add":
-            np.add.at(target, coordinates, values)
+            xp.add.at(target, coordinates, values)
         elif reduce == "multiply":
-            np.multiply.at(target, coordinates, values)
+            xp.multiply.at(target, coordinates, values)
         else:
             target[coordinates] = values
         return out
@@ -108,7 +113,7 @@ class Scatter(Op):
 ScatterValue = _overload(Scatter, 1)  # torch numbers scatter(value=) ScatterBackward1
 
 
-def _gather_into(grad: Tensor, dim: int, index: np.ndarray, shape: tuple) -> Tensor:
+def _gather_into(grad: Tensor, dim: int, index: xp.ndarray, shape: tuple) -> Tensor:
     """grad.gather(dim, index), placed in zeros of ``shape`` when ``shape`` is larger."""
     gathered = Gather.apply(grad, dim=dim, index=index)
     if gathered._data.shape == shape:
@@ -125,7 +130,7 @@ class IndexSelect(Op):
         ctx.input_shape, ctx.dim, ctx.index = a.shape, dim, index
         if a.ndim == 0:
             return a.copy()
-        return np.take(a, index, axis=dim)
+        return xp.take(a, index, axis=dim)
 
     @staticmethod
     def backward(ctx, grad):
@@ -142,7 +147,7 @@ class IndexAdd(Op):
         if a.ndim == 0:
             out += source * alpha
         else:
-            np.add.at(out, (slice(None),) * dim + (index,), source * alpha if alpha != 1 else
+            xp.add.at(out, (slice(None),) * dim + (index,), source * alpha if alpha != 1 else
                       source)
         return out
 
@@ -162,7 +167,7 @@ class MaskedFill(Op):
     @staticmethod
     def forward(ctx, a, value, mask):
         ctx.mask = mask
-        return np.where(mask, np.asarray(value).astype(a.dtype), a)
+        return xp.where(mask, xp.asarray(value).astype(a.dtype), a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -180,18 +185,18 @@ class MaskedSelect(GetItem):
 
 
 # -- checks ----------------------------------------------------------------------------------
-def _index_array(index, op: str, names: str = "int32/int64") -> np.ndarray:
+def _index_array(index, op: str, names: str = "int32/int64") -> xp.ndarray:
     """A private int64 copy of an index tensor's array (later in-place changes to the tensor
     must not alter what backward uses)."""
     if not isinstance(index, Tensor):
         raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(index).__name__}")
-    if index._data.dtype not in (np.int64, np.int32):
+    if index._data.dtype not in (xp.int64, xp.int32):
         raise RuntimeError(f"{op}(): Expected dtype {names} for index, got {index.dtype}; "
                            f"convert it with .long()")
-    return index._data.astype(np.int64)
+    return index._data.astype(xp.int64)
 
 
-def _check_in_range(index: np.ndarray, size: int, dim: int, op: str) -> None:
+def _check_in_range(index: xp.ndarray, size: int, dim: int, op: str) -> None:
     if index.size and (index.min() < 0 or index.max() >= size):
         bad = index.min() if index.min() < 0 else index.max()
         raise RuntimeError(f"{op}(): index {bad} is out of bounds for dimension {dim} with size "
@@ -206,7 +211,7 @@ def _sizes(shape: tuple) -> tuple:
     return shape or (1,)
 
 
-def _check_gather_shapes(op: str, input: Tensor, dim: int, index: np.ndarray) -> None:
+def _check_gather_shapes(op: str, input: Tensor, dim: int, index: xp.ndarray) -> None:
     shape = input._data.shape
     if _dims(index.shape) != _dims(shape):
         raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor"
@@ -222,7 +227,7 @@ def _check_gather_shapes(op: str, input: Tensor, dim: int, index: np.ndarray) ->
     _check_in_range(index, _sizes(shape)[dim], dim, op)
 
 
-def _check_scatter_shapes(op: str, input: Tensor, dim: int, index: np.ndarray, src) -> None:
+def _check_scatter_shapes(op: str, input: Tensor, dim: int, index: xp.ndarray, src) -> None:
     shape = input._data.shape
     if _dims(index.shape) != _dims(shape):
         raise RuntimeError(f"Index tensor must have the same number of dimensions as self tensor"
@@ -254,18 +259,18 @@ def _check_scatter_shapes(op: str, input: Tensor, dim: int, index: np.ndarray, s
     _check_in_range(index, _sizes(shape)[dim], dim, op)
 
 
-def _bool_mask(mask, op: str, message: str) -> np.ndarray:
+def _bool_mask(mask, op: str, message: str) -> xp.ndarray:
     """A private copy of a bool mask's array (as for index tensors)."""
     if not isinstance(mask, Tensor):
         raise TypeError(f"{op}(): argument 'mask' must be Tensor, not {type(mask).__name__}")
-    if mask._data.dtype != np.bool_:
+    if mask._data.dtype != xp.bool_:
         raise RuntimeError(message.format(dtype=mask.dtype))
     return mask._data.copy()
 
 
 def _broadcast_shape(a: tuple, b: tuple, op: str) -> tuple:
     try:
-        return np.broadcast_shapes(a, b)
+        return xp.broadcast_shapes(a, b)
     except ValueError:
         raise RuntimeError(f"{op}: the shape of the mask {list(b)} does not broadcast with the "
                            f"input's shape {list(a)}") from None
@@ -324,7 +329,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return ScatterAdd.apply(input, src, dim=dim, index=index)
 
 
-def _vector_index(index, op: str, names: str) -> np.ndarray:
+def _vector_index(index, op: str, names: str) -> xp.ndarray:
     array = _index_array(index, op, names)
     if array.ndim > 1:
         raise IndexError(f"{op}(): Index is supposed to be a vector (got shape "
@@ -396,13 +401,13 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
                                                    "mask, got {dtype}; call .bool() on it")
     shape = _broadcast_shape(input._data.shape, mask_array.shape, "masked_select")
     source = input if input._data.shape == shape else expand(input, shape)
-    return MaskedSelect.apply(source, index=(np.broadcast_to(mask_array, shape),))
+    return MaskedSelect.apply(source, index=(xp.broadcast_to(mask_array, shape),))
 
 
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     """``gather`` after broadcasting ``input`` and ``indices`` in all dimensions but ``dim``;
     ``dim=None`` indexes the flattened input. Negative indices count from the end."""
-    if not isinstance(indices, Tensor) or indices._data.dtype != np.int64:
+    if not isinstance(indices, Tensor) or indices._data.dtype != xp.int64:
         got = indices.dtype if isinstance(indices, Tensor) else type(indices).__name__
         raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
                            f"{got}")
@@ -420,17 +425,17 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
         bad = index.min() if index.min() < -size else index.max()
         raise RuntimeError(f"take_along_dim(): index {bad} is out of bounds for dimension {dim} "
                            f"with size {size}")
-    index = np.where(index < 0, index + size, index)
+    index = xp.where(index < 0, index + size, index)
     input_shape = list(input._data.shape)
     input_shape[dim] = index.shape[dim]
     try:
-        shape = np.broadcast_shapes(tuple(input_shape), index.shape)
+        shape = xp.broadcast_shapes(tuple(input_shape), index.shape)
     except ValueError:
         raise RuntimeError(f"take_along_dim(): the shapes of input {list(input.shape)} and "
                            f"indices {list(indices.shape)} do not broadcast apart from "
                            f"dimension {dim}") from None
     target = shape[:dim] + (input._data.shape[dim],) + shape[dim + 1:]
-    return Gather.apply(expand(input, target), dim=dim, index=np.broadcast_to(index, shape))
+    return Gather.apply(expand(input, target), dim=dim, index=xp.broadcast_to(index, shape))
 
 
 def nonzero(input: Tensor, *, as_tuple: bool = False):
@@ -438,10 +443,10 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
     0-dim input counts as 1-D there, as torch)."""
     data = input._data
     if as_tuple:
-        return tuple(_wrap(i.astype(np.int64), False) for i in np.nonzero(np.atleast_1d(data)))
+        return tuple(_wrap(i.astype(xp.int64), False) for i in xp.nonzero(xp.atleast_1d(data)))
     if data.ndim == 0:
-        return _wrap(np.zeros((int(bool(data)), 0), dtype=np.int64), False)
-    return _wrap(np.stack(np.nonzero(data), axis=1).astype(np.int64), False)
+        return _wrap(xp.zeros((int(bool(data)), 0), dtype=xp.int64), False)
+    return _wrap(xp.stack(xp.nonzero(data), axis=1).astype(xp.int64), False)
 
 
 def argwhere(input: Tensor) -> Tensor:

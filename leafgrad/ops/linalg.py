@@ -9,8 +9,7 @@ from __future__ import annotations
 import functools
 import string
 
-import numpy as np
-
+from leafgrad._backend import xp
 from leafgrad._factories import tensor as _tensor_from_data
 from leafgrad._tensor import Tensor, _normalize_dim
 from leafgrad.autograd.function import Op
@@ -26,7 +25,7 @@ class Matmul(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        return np.matmul(a, b)
+        return xp.matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -52,7 +51,7 @@ class Dot(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        return np.asarray(np.dot(a, b))
+        return xp.asarray(xp.dot(a, b))
 
     @staticmethod
     def backward(ctx, grad):
@@ -70,7 +69,7 @@ def _check_operands(name: str, a: Tensor, b: Tensor) -> None:
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(f"{name}: expected both operands to have the same dtype, but got "
                            f"{a.dtype} and {b.dtype}; convert one with .to(other.dtype)")
-    if a._data.dtype == np.bool_:
+    if a._data.dtype == xp.bool_:
         raise NotImplementedError(f"{name} is not implemented for bool tensors; convert them "
                                   f"with .int() or .float()")
 
@@ -150,7 +149,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     if a_shape[-1] != inner:
         raise _cannot_multiply(a_shape, b_shape, inner)
     try:
-        np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
+        xp.broadcast_shapes(a_shape[:-2], b_shape[:-2])
     except ValueError:
         raise RuntimeError(f"matmul: the batch dims of the shapes {list(a_shape)} and "
                            f"{list(b_shape)} do not broadcast ({list(a_shape[:-2])} against "
@@ -182,8 +181,8 @@ class Einsum(Op):
     def forward(ctx, *operands, equation):
         ctx.equation = equation
         if len(operands) == 1:  # NumPy may return a view of the operand; results own memory
-            return np.array(np.einsum(equation, operands[0]), copy=True)
-        return np.asarray(np.einsum(equation, *operands, optimize=True))
+            return xp.array(xp.einsum(equation, operands[0]), copy=True)
+        return xp.asarray(xp.einsum(equation, *operands, optimize=True))
 
     @staticmethod
     def backward(ctx, grad):
@@ -229,7 +228,7 @@ def _gradient_equation(inputs: list, output: str, index: int, shapes: list, dtyp
         if label in result:  # repeated: the gradient lands on the diagonal only
             twin = next(spare)
             terms.append(label + twin)
-            constants.append(np.eye(size, dtype=dtype))
+            constants.append(xp.eye(size, dtype=dtype))
             result += twin
             continue
         result += label
@@ -237,7 +236,7 @@ def _gradient_equation(inputs: list, output: str, index: int, shapes: list, dtyp
             # summed in this operand only, or broadcast from size 1 in the others: ones spread
             # the gradient over this dim (a size-1 dim the engine sums back itself)
             terms.append(label)
-            constants.append(np.ones(size, dtype=dtype))
+            constants.append(xp.ones(size, dtype=dtype))
     return ",".join(terms) + "->" + result, constants
 
 
@@ -366,7 +365,7 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
                            f"{b.dtype}; convert one with .to(other.dtype)")
     if isinstance(dims, Tensor):
         dims = dims.tolist()
-    if isinstance(dims, (int, np.integer)):
+    if isinstance(dims, (int, xp.integer)):
         if dims < 0:
             raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
         if dims > a._data.ndim or dims > b._data.ndim:
@@ -375,7 +374,7 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
         dims_a = list(range(a._data.ndim - dims, a._data.ndim))
         dims_b = list(range(dims))
     else:
-        dims_a, dims_b = ([d] if isinstance(d, (int, np.integer)) else list(d) for d in dims)
+        dims_a, dims_b = ([d] if isinstance(d, (int, xp.integer)) else list(d) for d in dims)
         if len(dims_a) != len(dims_b):
             raise RuntimeError(f"both dimension lists should have same length, got {dims_a} and "
                                f"{dims_b}")
@@ -397,7 +396,7 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
 
 
 def _matmul_operator(self: Tensor, other):
-    if isinstance(other, (np.ndarray, list, tuple)):
+    if isinstance(other, (xp.ndarray, list, tuple)):
         other = _tensor_from_data(other)
     if not isinstance(other, Tensor):
         return NotImplemented
@@ -405,7 +404,7 @@ def _matmul_operator(self: Tensor, other):
 
 
 def _reflected_matmul_operator(self: Tensor, other):
-    if isinstance(other, (np.ndarray, list, tuple)):
+    if isinstance(other, (xp.ndarray, list, tuple)):
         return matmul(_tensor_from_data(other), self)
     return NotImplemented
 

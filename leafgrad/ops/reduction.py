@@ -12,9 +12,8 @@ import collections
 import math
 import warnings
 
-import numpy as np
-
 from leafgrad import _dtype
+from leafgrad._backend import xp
 from leafgrad._tensor import Tensor, _normalize_dim, _wrap
 from leafgrad.autograd.function import Op
 from leafgrad.autograd.grad_mode import is_grad_enabled
@@ -31,7 +30,7 @@ def normalize_dims(dim, ndim: int) -> tuple | None:
     tensor, whose valid dims 0 and -1 leave nothing to reduce)."""
     if dim is None:
         return None
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    dims = (dim,) if isinstance(dim, (int, xp.integer)) else tuple(dim)
     if not dims:
         return None  # torch: an empty dim list reduces over everything
     normalized = tuple(sorted(_normalize_dim(d, ndim) for d in dims))
@@ -50,10 +49,10 @@ def kept_shape(shape: tuple, axes: tuple | None) -> tuple:
 def _reduced_count(shape: tuple, axes: tuple | None) -> int:
     """How many input elements each output element of a reduction over ``axes`` combines."""
     sizes = shape if axes is None else [shape[i] for i in axes]
-    return int(np.prod(sizes, dtype=np.int64))
+    return int(xp.prod(sizes, dtype=xp.int64))
 
 
-def _remember_reduction(ctx, a: np.ndarray, axes: tuple | None, keepdim: bool) -> None:
+def _remember_reduction(ctx, a: xp.ndarray, axes: tuple | None, keepdim: bool) -> None:
     ctx.input_shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
 
 
@@ -64,7 +63,7 @@ def _unreduce(tensor: Tensor, ctx) -> Tensor:
     return tensor.reshape(kept_shape(ctx.input_shape, ctx.axes))
 
 
-def _unreduce_array(array: np.ndarray, ctx) -> np.ndarray:
+def _unreduce_array(array: xp.ndarray, ctx) -> xp.ndarray:
     return array if ctx.keepdim else array.reshape(kept_shape(ctx.input_shape, ctx.axes))
 
 
@@ -110,9 +109,9 @@ class Sum(Op):
     @staticmethod
     def forward(ctx, a, axes, keepdim, np_dtype):
         _remember_reduction(ctx, a, axes, keepdim)
-        if a.dtype == np.float16:  # accumulate half precision in float32, as torch
-            return np.sum(a, axis=axes, keepdims=keepdim, dtype=np.float32).astype(np.float16)
-        return np.asarray(np.sum(a, axis=axes, keepdims=keepdim, dtype=np_dtype))
+        if a.dtype == xp.float16:  # accumulate half precision in float32, as torch
+            return xp.sum(a, axis=axes, keepdims=keepdim, dtype=xp.float32).astype(xp.float16)
+        return xp.asarray(xp.sum(a, axis=axes, keepdims=keepdim, dtype=np_dtype))
 
     @staticmethod
     def backward(ctx, grad):
@@ -126,10 +125,10 @@ class Mean(Op):
     def forward(ctx, a, axes, keepdim):
         _remember_reduction(ctx, a, axes, keepdim)
         ctx.count = _reduced_count(a.shape, axes)
-        accumulator = np.float32 if a.dtype == np.float16 else a.dtype
-        with np.errstate(invalid="ignore"):  # the mean of an empty slice is NaN, as torch
-            total = np.sum(a, axis=axes, keepdims=keepdim, dtype=accumulator)
-            return np.asarray(total / ctx.count).astype(a.dtype, copy=False)
+        accumulator = xp.float32 if a.dtype == xp.float16 else a.dtype
+        with xp.errstate(invalid="ignore"):  # the mean of an empty slice is NaN, as torch
+            total = xp.sum(a, axis=axes, keepdims=keepdim, dtype=accumulator)
+            return xp.asarray(total / ctx.count).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -147,13 +146,13 @@ class Prod(Op):
     @staticmethod
     def forward(ctx, a, axis, keepdim):
         _remember_reduction(ctx, a, None if axis is None else (axis,), keepdim)
-        return np.asarray(np.prod(a, axis=axis, keepdims=keepdim))
+        return xp.asarray(xp.prod(a, axis=axis, keepdims=keepdim))
 
     @staticmethod
     def backward(ctx, grad):
         a, result = ctx.saved_tensors
         grad = _unreduce(grad, ctx)
-        if not np.any(a._data == 0):
+        if not xp.any(a._data == 0):
             return grad * (_unreduce(result, ctx) / a)
         if ctx.axes is None:
             return grad * _product_of_others(a.reshape(-1), 0).reshape(ctx.input_shape)
@@ -180,7 +179,7 @@ class ShiftAlongDim(Op):
         source = slice(0, kept) if steps > 0 else slice(size - kept, size)
         target = slice(size - kept, size) if steps > 0 else slice(0, kept)
         head = (slice(None),) * dim
-        out = np.full_like(a, fill)
+        out = xp.full_like(a, fill)
         out[head + (target,)] = a[head + (source,)]
         return out
 
@@ -194,7 +193,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     axes = normalize_dims(dim, input._data.ndim)
     if dtype is not None:
         input = input.to(dtype)
-    np_dtype = np.int64 if input._data.dtype.kind in "biu" else None
+    np_dtype = xp.int64 if input._data.dtype.kind in "biu" else None
     return Sum.apply(input, axes=axes, keepdim=keepdim, np_dtype=np_dtype)
 
 
@@ -218,7 +217,7 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         >>> leafgrad.tensor([[1., 2.], [3., 4.]]).prod(1)
         tensor([ 2., 12.])
     """
-    if dim is not None and not isinstance(dim, (int, np.integer)):
+    if dim is not None and not isinstance(dim, (int, xp.integer)):
         raise TypeError(f"prod(): dim must be a single int, got {type(dim).__name__}; reduce "
                         f"one dim at a time, or flatten the dims first")
     input = _accumulation_input(input, dtype)
@@ -237,7 +236,7 @@ class Amax(Op):
     def forward(ctx, a, axes, keepdim, nan_is_extremum=False):
         _remember_reduction(ctx, a, axes, keepdim)
         ctx.nan_is_extremum = nan_is_extremum
-        return np.asarray(np.max(a, axis=axes, keepdims=keepdim))
+        return xp.asarray(xp.max(a, axis=axes, keepdims=keepdim))
 
     @staticmethod
     def backward(ctx, grad):
@@ -245,9 +244,9 @@ class Amax(Op):
         result = _unreduce_array(result._data, ctx)
         winners = a._data == result
         if ctx.nan_is_extremum:  # max()/min(): a NaN result is attained at the NaN inputs
-            winners |= np.isnan(a._data) & np.isnan(result)
-        with np.errstate(invalid="ignore"):  # amax over a NaN slice: 0/0, NaN grads as torch
-            share = winners / np.sum(winners, axis=ctx.axes, keepdims=True)
+            winners |= xp.isnan(a._data) & xp.isnan(result)
+        with xp.errstate(invalid="ignore"):  # amax over a NaN slice: 0/0, NaN grads as torch
+            share = winners / xp.sum(winners, axis=ctx.axes, keepdims=True)
         return _unreduce(grad, ctx) * share.astype(grad._data.dtype)
 
 
@@ -258,7 +257,7 @@ class Amin(Amax):
     def forward(ctx, a, axes, keepdim, nan_is_extremum=False):
         _remember_reduction(ctx, a, axes, keepdim)
         ctx.nan_is_extremum = nan_is_extremum
-        return np.asarray(np.min(a, axis=axes, keepdims=keepdim))
+        return xp.asarray(xp.min(a, axis=axes, keepdims=keepdim))
 
 
 class Max(Op):
@@ -266,7 +265,7 @@ class Max(Op):
 
     @staticmethod
     def forward(ctx, a, dim, keepdim):
-        return _select_along(ctx, a, dim, keepdim, np.argmax)
+        return _select_along(ctx, a, dim, keepdim, xp.argmax)
 
     @staticmethod
     def backward(ctx, grad_values, grad_indices):
@@ -283,18 +282,18 @@ class Min(Max):
 
     @staticmethod
     def forward(ctx, a, dim, keepdim):
-        return _select_along(ctx, a, dim, keepdim, np.argmin)
+        return _select_along(ctx, a, dim, keepdim, xp.argmin)
 
 
-def _select_along(ctx, a: np.ndarray, dim: int, keepdim: bool, arg_reduce) -> tuple:
+def _select_along(ctx, a: xp.ndarray, dim: int, keepdim: bool, arg_reduce) -> tuple:
     """(values, int64 indices) of the first extremum of each slice along ``dim``."""
     ctx.input_shape, ctx.dim, ctx.keepdim = a.shape, dim, keepdim
     if a.ndim == 0:
         ctx.indices = None
-        return a.copy(), np.zeros((), dtype=np.int64)
-    indices = np.expand_dims(arg_reduce(a, axis=dim), dim).astype(np.int64, copy=False)
+        return a.copy(), xp.zeros((), dtype=xp.int64)
+    indices = xp.expand_dims(arg_reduce(a, axis=dim), dim).astype(xp.int64, copy=False)
     ctx.indices = indices
-    values = np.take_along_axis(a, indices, axis=dim)
+    values = xp.take_along_axis(a, indices, axis=dim)
     if keepdim:
         return values, indices
     return values.squeeze(dim), indices.squeeze(dim)
@@ -306,7 +305,7 @@ class TakeAlongDim(Op):
     @staticmethod
     def forward(ctx, a, indices, dim):
         ctx.input_shape, ctx.indices, ctx.dim = a.shape, indices, dim
-        return np.take_along_axis(a, indices, axis=dim)
+        return xp.take_along_axis(a, indices, axis=dim)
 
     @staticmethod
     def backward(ctx, grad):
@@ -319,8 +318,8 @@ class PutAlongDim(Op):
     @staticmethod
     def forward(ctx, values, indices, dim, shape):
         ctx.indices, ctx.dim = indices, dim
-        out = np.zeros(shape, dtype=values.dtype)
-        np.put_along_axis(out, indices, values, axis=dim)
+        out = xp.zeros(shape, dtype=values.dtype)
+        xp.put_along_axis(out, indices, values, axis=dim)
         return out
 
     @staticmethod
@@ -350,7 +349,7 @@ def _extremum(name: str, input: Tensor, dim, keepdim: bool, other, reduce_all, s
     if dim is None:
         _check_nonempty(name, input, None)
         return reduce_all.apply(input, axes=None, keepdim=False, nan_is_extremum=True)
-    if not isinstance(dim, (int, np.integer)):
+    if not isinstance(dim, (int, xp.integer)):
         raise TypeError(f"{name}(): dim must be an int or the other argument a Tensor, got "
                         f"{type(dim).__name__}; use a{name}() to reduce several dims")
     axis = _normalize_dim(dim, input._data.ndim)
@@ -400,37 +399,37 @@ def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
 
 def _arg_extremum(name: str, arg_reduce, input: Tensor, dim, keepdim: bool) -> Tensor:
     data = input._data
-    if data.dtype == np.bool_:
+    if data.dtype == xp.bool_:
         raise RuntimeError(f"{name}(): does not support bool input; convert it with .int() first")
     if dim is None:  # the index into the flattened tensor
         _check_nonempty(name, input, None, whole_error=IndexError)
         shape = (1,) * data.ndim if keepdim else ()
-        return _wrap(np.full(shape, arg_reduce(data), dtype=np.int64), False)
+        return _wrap(xp.full(shape, arg_reduce(data), dtype=xp.int64), False)
     axis = _normalize_dim(dim, data.ndim)
     if data.ndim == 0:
-        return _wrap(np.zeros((), dtype=np.int64), False)
+        return _wrap(xp.zeros((), dtype=xp.int64), False)
     _check_nonempty(name, input, (axis,))
-    return _wrap(arg_reduce(data, axis=axis, keepdims=keepdim).astype(np.int64), False)
+    return _wrap(arg_reduce(data, axis=axis, keepdims=keepdim).astype(xp.int64), False)
 
 
 def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Index (int64) of the first maximum, in the flattened tensor when ``dim`` is None."""
-    return _arg_extremum("argmax", np.argmax, input, dim, keepdim)
+    return _arg_extremum("argmax", xp.argmax, input, dim, keepdim)
 
 
 def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Index (int64) of the first minimum, in the flattened tensor when ``dim`` is None."""
-    return _arg_extremum("argmin", np.argmin, input, dim, keepdim)
+    return _arg_extremum("argmin", xp.argmin, input, dim, keepdim)
 
 
 # -- var, std, norm --------------------------------------------------------------------------
-def _variance(a: np.ndarray, axes: tuple | None, keepdim: bool, correction) -> np.ndarray:
+def _variance(a: xp.ndarray, axes: tuple | None, keepdim: bool, correction) -> xp.ndarray:
     """sum((a - mean)^2) / max(0, N - correction): two passes, as NumPy's var."""
     count = _reduced_count(a.shape, axes)
-    with np.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom: inf or NaN
-        centered = a - np.sum(a, axis=axes, keepdims=True) / count
-        squares = np.sum(centered * centered, axis=axes, keepdims=keepdim)
-        return np.asarray(squares / builtins.max(0, count - correction)).astype(a.dtype)
+    with xp.errstate(divide="ignore", invalid="ignore"):  # no degrees of freedom: inf or NaN
+        centered = a - xp.sum(a, axis=axes, keepdims=True) / count
+        squares = xp.sum(centered * centered, axis=axes, keepdims=keepdim)
+        return xp.asarray(squares / builtins.max(0, count - correction)).astype(a.dtype)
 
 
 def _var_backward(grad: Tensor, a: Tensor, ctx) -> Tensor:
@@ -470,7 +469,7 @@ class Std(Op):
     def forward(ctx, a, axes, keepdim, correction):
         _remember_reduction(ctx, a, axes, keepdim)
         ctx.correction = correction
-        return np.sqrt(_variance(a, axes, keepdim, correction))
+        return xp.sqrt(_variance(a, axes, keepdim, correction))
 
     @staticmethod
     def backward(ctx, grad):
@@ -542,17 +541,17 @@ class LinalgVectorNorm(Op):
         ctx.p = p
         reduce = {"axis": axes, "keepdims": keepdim}
         if p == 2:
-            return np.asarray(np.sqrt(np.sum(a * a, **reduce)))
-        magnitude = np.abs(a)
+            return xp.asarray(xp.sqrt(xp.sum(a * a, **reduce)))
+        magnitude = xp.abs(a)
         if p == 1:
-            return np.asarray(np.sum(magnitude, **reduce))
+            return xp.asarray(xp.sum(magnitude, **reduce))
         if p == math.inf:
-            return np.asarray(np.max(magnitude, **reduce))
+            return xp.asarray(xp.max(magnitude, **reduce))
         if p == -math.inf:
-            return np.asarray(np.min(magnitude, **reduce))
+            return xp.asarray(xp.min(magnitude, **reduce))
         if p == 0:
-            return np.asarray(np.sum(a != 0, **reduce)).astype(a.dtype)
-        return np.asarray(np.sum(magnitude ** p, **reduce) ** (1 / p))
+            return xp.asarray(xp.sum(a != 0, **reduce)).astype(a.dtype)
+        return xp.asarray(xp.sum(magnitude ** p, **reduce) ** (1 / p))
 
     @staticmethod
     def backward(ctx, grad):
@@ -560,13 +559,13 @@ class LinalgVectorNorm(Op):
         p = ctx.p
         grad, result = _unreduce(grad, ctx), _unreduce(result, ctx)
         if p == 0:
-            return _wrap(np.zeros(ctx.input_shape, dtype=a._data.dtype), False)
+            return _wrap(xp.zeros(ctx.input_shape, dtype=a._data.dtype), False)
         if p == 1:
             return grad * sign(a)
         if math.isinf(p):
-            magnitude = np.abs(a._data)
-            winners = (magnitude == result._data) | np.isnan(magnitude)
-            share = winners / np.sum(winners, axis=ctx.axes, keepdims=True)
+            magnitude = xp.abs(a._data)
+            winners = (magnitude == result._data) | xp.isnan(magnitude)
+            share = winners / xp.sum(winners, axis=ctx.axes, keepdims=True)
             return grad * sign(a) * share.astype(a._data.dtype)
         if p < 1:  # |self|^(p-1) is infinite at 0, where torch takes 0
             zero_input = a._data == 0
@@ -601,7 +600,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
         if p != "fro":
             raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported: use 'fro', a "
                                f"number, inf or -inf")
-        if dim is not None and not isinstance(dim, (int, np.integer)) and len(dim) > 2:
+        if dim is not None and not isinstance(dim, (int, xp.integer)) and len(dim) > 2:
             raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {list(dim)}: "
                                f"'fro' takes at most two dims; use p=2 for more")
         p = 2.0
@@ -619,9 +618,9 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
 
 
 # -- logsumexp, softmax, log_softmax ---------------------------------------------------------
-def _stable_shift(a: np.ndarray, axis) -> np.ndarray:
+def _stable_shift(a: xp.ndarray, axis) -> xp.ndarray:
     """The max along ``axis`` (kept dims), to subtract before exp; -inf for empty slices."""
-    return np.max(a, axis=axis, keepdims=True, initial=-np.inf)
+    return xp.max(a, axis=axis, keepdims=True, initial=-xp.inf)
 
 
 class Logsumexp(Op):
@@ -634,10 +633,10 @@ class Logsumexp(Op):
     def forward(ctx, a, axes, keepdim):
         _remember_reduction(ctx, a, axes, keepdim)
         peak = _stable_shift(a, axes)
-        peak = np.where(np.isfinite(peak), peak, 0)  # an infinite max is not subtracted (torch)
-        with np.errstate(divide="ignore"):
-            out = np.log(np.sum(np.exp(a - peak), axis=axes, keepdims=True)) + peak
-        return out if keepdim else np.squeeze(out, axis=axes)
+        peak = xp.where(xp.isfinite(peak), peak, 0)  # an infinite max is not subtracted (torch)
+        with xp.errstate(divide="ignore"):
+            out = xp.log(xp.sum(xp.exp(a - peak), axis=axes, keepdims=True)) + peak
+        return out if keepdim else xp.squeeze(out, axis=axes)
 
     @staticmethod
     def backward(ctx, grad):
@@ -653,8 +652,8 @@ class Softmax(Op):
     @staticmethod
     def forward(ctx, a, axis):
         ctx.axis = axis
-        exps = np.exp(a - _stable_shift(a, axis))
-        return exps / np.sum(exps, axis=axis, keepdims=True)
+        exps = xp.exp(a - _stable_shift(a, axis))
+        return exps / xp.sum(exps, axis=axis, keepdims=True)
 
     @staticmethod
     def backward(ctx, grad):
@@ -671,8 +670,8 @@ class LogSoftmax(Op):
     def forward(ctx, a, axis):
         ctx.axis = axis
         shifted = a - _stable_shift(a, axis)
-        with np.errstate(divide="ignore"):  # log(0) for empty slices
-            return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        with xp.errstate(divide="ignore"):  # log(0) for empty slices
+            return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
     @staticmethod
     def backward(ctx, grad):
@@ -724,7 +723,7 @@ class Cumsum(Op):
     @staticmethod
     def forward(ctx, a, dim):
         ctx.dim = dim
-        return a.copy() if a.ndim == 0 else np.cumsum(a, axis=dim)
+        return a.copy() if a.ndim == 0 else xp.cumsum(a, axis=dim)
 
     @staticmethod
     def backward(ctx, grad):
@@ -741,35 +740,35 @@ class Cumprod(Op):
     @staticmethod
     def forward(ctx, a, dim):
         ctx.dim = dim
-        return a.copy() if a.ndim == 0 else np.cumprod(a, axis=dim)
+        return a.copy() if a.ndim == 0 else xp.cumprod(a, axis=dim)
 
     @staticmethod
     def backward(ctx, grad):
         a, result = ctx.saved_tensors
         if a.ndim == 0:
             return grad
-        if not np.any(a._data == 0):
+        if not xp.any(a._data == 0):
             return _reverse_cumsum(grad * result, ctx.dim) / a
         if is_grad_enabled():  # create_graph: a formula whose own derivative is exact
             return _cumprod_grad_differentiable(grad, a, ctx.dim)
         return _wrap(_cumprod_grad_at_zeros(grad._data, a._data, result._data, ctx.dim), False)
 
 
-def _cumprod_grad_at_zeros(grad: np.ndarray, a: np.ndarray, result: np.ndarray,
-                           dim: int) -> np.ndarray:
+def _cumprod_grad_at_zeros(grad: xp.ndarray, a: xp.ndarray, result: xp.ndarray,
+                           dim: int) -> xp.ndarray:
     """The cumprod gradient in O(n) where slices hold zeros. With z the first zero of a slice:
     k < z: sum_{j >= k} grad_j * result_j / a_k;  k = z: result_{z-1} * sum_{j >= z} grad_j *
     prod_{z < i <= j} a_i;  k > z: 0 (every product through a_k also holds a_z)."""
-    zeros_so_far = np.cumsum(a == 0, axis=dim)
+    zeros_so_far = xp.cumsum(a == 0, axis=dim)
     before_zero = zeros_so_far == 0
     first_zero = (a == 0) & (zeros_so_far == 1)
-    weighted = np.flip(np.cumsum(np.flip(grad * result, dim), axis=dim), dim)
-    out = np.where(before_zero, weighted / np.where(before_zero, a, 1), 0)
+    weighted = xp.flip(xp.cumsum(xp.flip(grad * result, dim), axis=dim), dim)
+    out = xp.where(before_zero, weighted / xp.where(before_zero, a, 1), 0)
     after_first_zero = (zeros_so_far >= 1) & ~first_zero
-    partial = np.cumprod(np.where(after_first_zero, a, 1), axis=dim)
-    tail = np.sum(np.where(zeros_so_far >= 1, grad * partial, 0), axis=dim, keepdims=True)
-    head = np.prod(np.where(before_zero, a, 1), axis=dim, keepdims=True)
-    return np.where(first_zero, head * tail, out).astype(a.dtype, copy=False)
+    partial = xp.cumprod(xp.where(after_first_zero, a, 1), axis=dim)
+    tail = xp.sum(xp.where(zeros_so_far >= 1, grad * partial, 0), axis=dim, keepdims=True)
+    head = xp.prod(xp.where(before_zero, a, 1), axis=dim, keepdims=True)
+    return xp.where(first_zero, head * tail, out).astype(a.dtype, copy=False)
 
 
 def _cumprod_grad_differentiable(grad: Tensor, a: Tensor, dim: int) -> Tensor:
@@ -778,8 +777,8 @@ def _cumprod_grad_differentiable(grad: Tensor, a: Tensor, dim: int) -> Tensor:
     product that omits a_k. O(n^2) per slice: only used to build a graph, as torch does."""
     moved = a.movedim(dim, -1)
     size = moved.shape[-1]
-    omitted = cumprod(where(np.eye(size, dtype=bool), 1.0, moved.unsqueeze(-2)), -1)
-    from_k_on = np.triu(np.ones((size, size), dtype=bool))  # [k, j]: j >= k
+    omitted = cumprod(where(xp.eye(size, dtype=bool), 1.0, moved.unsqueeze(-2)), -1)
+    from_k_on = xp.triu(xp.ones((size, size), dtype=bool))  # [k, j]: j >= k
     terms = where(from_k_on, omitted, 0.0) * grad.movedim(dim, -1).unsqueeze(-2)
     return terms.sum(-1).movedim(-1, dim)
 
@@ -802,18 +801,18 @@ def _logical_reduction(reduce, input: Tensor, dim, keepdim: bool) -> Tensor:
     data = input._data
     # torch: an empty dim tuple tests each element on its own here (unlike sum or amax)
     axes = () if isinstance(dim, (tuple, list)) and not dim else normalize_dims(dim, data.ndim)
-    result = np.asarray(reduce(data, axis=axes, keepdims=keepdim))
-    return _wrap(result.astype(np.uint8) if data.dtype == np.uint8 else result, False)
+    result = xp.asarray(reduce(data, axis=axes, keepdims=keepdim))
+    return _wrap(result.astype(xp.uint8) if data.dtype == xp.uint8 else result, False)
 
 
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """True where every element (of all, or along ``dim``) is non-zero; uint8 in, uint8 out."""
-    return _logical_reduction(np.all, input, dim, keepdim)
+    return _logical_reduction(xp.all, input, dim, keepdim)
 
 
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """True where some element (of all, or along ``dim``) is non-zero; uint8 in, uint8 out."""
-    return _logical_reduction(np.any, input, dim, keepdim)
+    return _logical_reduction(xp.any, input, dim, keepdim)
 
 
 TENSOR_METHODS = {

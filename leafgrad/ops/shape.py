@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
-from numpy.lib.stride_tricks import as_strided
-
 from leafgrad import _dtype
+from leafgrad._backend import xp
 from leafgrad._tensor import Tensor, _normalize_dim, _wrap
 from leafgrad.autograd.function import Op
 
@@ -33,7 +31,7 @@ def _resolve_shape(shape: tuple, numel: int, source_shape: tuple, op: str) -> tu
         raise RuntimeError(f"{op}: only one dimension can be inferred (got shape {list(shape)})")
     if any(s < -1 for s in shape):
         raise RuntimeError(f"{op}: invalid shape dimension in {list(shape)}")
-    known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+    known = int(xp.prod([s for s in shape if s != -1], dtype=xp.int64))
     if unknown:
         if known == 0 and numel == 0:
             raise RuntimeError(f"cannot reshape tensor of 0 elements into shape {list(shape)} "
@@ -51,7 +49,7 @@ def _resolve_shape(shape: tuple, numel: int, source_shape: tuple, op: str) -> tu
 
 def _normalize_dims(dims, ndim: int) -> tuple:
     """Non-negative, distinct dims (an int or a sequence), in the order given."""
-    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    dims = (dims,) if isinstance(dims, (int, xp.integer)) else tuple(dims)
     normalized = tuple(_normalize_dim(d, ndim) for d in dims)
     for d in normalized:
         if normalized.count(d) > 1:
@@ -77,7 +75,7 @@ def _overload(op_class: type, number: int) -> type:
                                                  "__doc__": op_class.__doc__})
 
 
-def _viewed(array: np.ndarray, shape: tuple) -> np.ndarray | None:
+def _viewed(array: xp.ndarray, shape: tuple) -> xp.ndarray | None:
     """``array`` with a new shape without copying, or None where the strides do not allow it."""
     out = array.view()
     try:
@@ -137,7 +135,7 @@ class Expand(Op):
 
     @staticmethod
     def forward(ctx, a, shape):
-        return np.broadcast_to(a, shape)
+        return xp.broadcast_to(a, shape)
 
     @staticmethod
     def backward(ctx, grad):
@@ -156,7 +154,7 @@ class Permute(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        return Permute.apply(grad, dims=tuple(int(d) for d in np.argsort(ctx.dims)))
+        return Permute.apply(grad, dims=tuple(int(d) for d in xp.argsort(ctx.dims)))
 
 
 class Transpose(Permute):
@@ -167,7 +165,7 @@ class T(Permute):
     """self: grad.t()  (torch names the node of ``t()`` TBackward0)"""
 
 
-def _diagonal_view(array: np.ndarray, offset: int, dim1: int, dim2: int) -> np.ndarray:
+def _diagonal_view(array: xp.ndarray, offset: int, dim1: int, dim2: int) -> xp.ndarray:
     """A writable view of a diagonal, as the last dimension (NumPy's own is read-only, and a view
     must be writable for in-place ops on it to reach its base)."""
     corner = [slice(None)] * array.ndim
@@ -176,7 +174,8 @@ def _diagonal_view(array: np.ndarray, offset: int, dim1: int, dim2: int) -> np.n
     kept = [d for d in range(array.ndim) if d not in (dim1, dim2)]
     shape = tuple(start.shape[d] for d in kept) + (min(start.shape[dim1], start.shape[dim2]),)
     strides = tuple(start.strides[d] for d in kept) + (start.strides[dim1] + start.strides[dim2],)
-    return as_strided(start, shape, strides, writeable=array.flags.writeable)
+    return xp.lib.stride_tricks.as_strided(start, shape, strides,
+                                           writeable=array.flags.writeable)
 
 
 class Diagonal(Op):
@@ -202,7 +201,7 @@ class DiagEmbed(Op):
     @staticmethod
     def forward(ctx, a, shape, offset, dim1, dim2):
         ctx.offset, ctx.dim1, ctx.dim2 = offset, dim1, dim2
-        out = np.zeros(shape, dtype=a.dtype)
+        out = xp.zeros(shape, dtype=a.dtype)
         _diagonal_view(out, offset, dim1, dim2)[...] = a
         return out
 
@@ -235,11 +234,11 @@ class IndexAddIntoZeros(Op):
     @staticmethod
     def forward(ctx, grad, index, shape):
         ctx.index = index
-        out = np.zeros(shape, dtype=grad.dtype)
+        out = xp.zeros(shape, dtype=grad.dtype)
         if _is_basic(index):
             out[index] = grad
         else:
-            np.add.at(out, index, grad)
+            xp.add.at(out, index, grad)
         return out
 
     @staticmethod
@@ -284,7 +283,7 @@ class Split(Op):
     def forward(ctx, a, sizes, dim):
         ctx.dim = dim
         lead = (slice(None),) * dim
-        starts = np.cumsum((0,) + sizes[:-1])
+        starts = xp.cumsum((0,) + sizes[:-1])
         return tuple(a[lead + (slice(start, start + size),)] for start, size in zip(starts, sizes))
 
     @staticmethod
@@ -304,7 +303,7 @@ class IndexPut(Op):
         ctx.index = index
         out = a.copy()
         if accumulate:
-            np.add.at(out, index, values)
+            xp.add.at(out, index, values)
         else:
             out[index] = values
         ctx.accumulate = accumulate
@@ -318,7 +317,7 @@ class IndexPut(Op):
             if ctx.accumulate:
                 grad_self = grad
             else:
-                mask = np.ones(grad.shape, dtype=grad._data.dtype)
+                mask = xp.ones(grad.shape, dtype=grad._data.dtype)
                 mask[ctx.index] = 0
                 grad_self = grad * mask
         grad_values = GetItem.apply(grad, index=ctx.index) if needs[1] else None
@@ -345,7 +344,7 @@ class CopySlices(Op):
         needs = ctx.needs_input_grad
         grad_base = grad_result = None
         if needs[0]:
-            mask = np.ones(grad.shape, dtype=grad._data.dtype)
+            mask = xp.ones(grad.shape, dtype=grad._data.dtype)
             _replay_on_array(mask, ctx.chain)[...] = 0
             grad_base = grad * mask
         if needs[1]:
@@ -353,7 +352,7 @@ class CopySlices(Op):
         return grad_base, grad_result
 
 
-def _replay_on_array(array: np.ndarray, chain: tuple) -> np.ndarray:
+def _replay_on_array(array: xp.ndarray, chain: tuple) -> xp.ndarray:
     for op_class, kwargs, output_index in chain:
         array = op_class.forward(_Scratch(), array, **kwargs)
         if output_index is not None:
@@ -379,7 +378,7 @@ def write_view_into_base(view: Tensor, result: Tensor) -> None:
     make the view's history start from the updated base (torch's CopySlices)."""
     base = view._base
     new_base = CopySlices.apply(base, result, chain=view._view_chain)
-    np.copyto(base._data, new_base._data)
+    xp.copyto(base._data, new_base._data)
     base._version_counter[0] += 1
     base.grad_fn, base._output_nr = new_base.grad_fn, new_base._output_nr
     base._requires_grad = new_base._requires_grad
@@ -410,8 +409,8 @@ class Cat(Op):
             ctx.spans.append((start, start + array.shape[dim]))
             start += array.shape[dim]
         if not kept:
-            return np.zeros(0, dtype=arrays[0].dtype)
-        return np.concatenate(kept, axis=dim)
+            return xp.zeros(0, dtype=arrays[0].dtype)
+        return xp.concatenate(kept, axis=dim)
 
     @staticmethod
     def backward(ctx, grad):
@@ -421,7 +420,7 @@ class Cat(Op):
             if not needed:
                 grads.append(None)
             elif span is None:
-                grads.append(_wrap(np.zeros(0, dtype=grad._data.dtype), False))
+                grads.append(_wrap(xp.zeros(0, dtype=grad._data.dtype), False))
             else:
                 grads.append(Slice.apply(grad, index=lead + (slice(*span),)))
         return tuple(grads)
@@ -433,7 +432,7 @@ class Stack(Op):
     @staticmethod
     def forward(ctx, *arrays, dim):
         ctx.dim = dim
-        return np.stack(arrays, axis=dim)
+        return xp.stack(arrays, axis=dim)
 
     @staticmethod
     def backward(ctx, grad):
@@ -450,7 +449,7 @@ class Repeat(Op):
         padded = (1,) * (len(repeats) - a.ndim) + a.shape
         ctx.input_shape = a.shape
         ctx.interleaved = tuple(n for pair in zip(repeats, padded) for n in pair)
-        return np.tile(a.reshape(padded), repeats)
+        return xp.tile(a.reshape(padded), repeats)
 
     @staticmethod
     def backward(ctx, grad):
@@ -466,7 +465,7 @@ class Flip(Op):
     @staticmethod
     def forward(ctx, a, dims):
         ctx.dims = dims
-        return np.flip(a, axis=dims).copy()  # torch's flip copies
+        return xp.flip(a, axis=dims).copy()  # torch's flip copies
 
     @staticmethod
     def backward(ctx, grad):
@@ -479,7 +478,7 @@ class Roll(Op):
     @staticmethod
     def forward(ctx, a, shifts, dims):
         ctx.shifts, ctx.dims = shifts, dims
-        return np.roll(a, shifts, axis=dims)
+        return xp.roll(a, shifts, axis=dims)
 
     @staticmethod
     def backward(ctx, grad):
@@ -493,7 +492,7 @@ class ConstantPadNd(Op):
     @staticmethod
     def forward(ctx, a, widths, value):
         ctx.widths = widths  # (before, after) for every dimension; negative values crop
-        out = np.full(tuple(s + lo + hi for s, (lo, hi) in zip(a.shape, widths)), value,
+        out = xp.full(tuple(s + lo + hi for s, (lo, hi) in zip(a.shape, widths)), value,
                       dtype=a.dtype)
         source = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for s, (lo, hi) in zip(a.shape, widths))
         kept = a[source]
@@ -522,7 +521,7 @@ def _is_basic(index) -> bool:
                for item in items)
 
 
-_INDEX_DTYPES = (np.int64, np.int32, np.uint8, np.bool_)  # torch: long, int, byte or bool
+_INDEX_DTYPES = (xp.int64, xp.int32, xp.uint8, xp.bool_)  # torch: long, int, byte or bool
 
 
 def _convert_index(index, shape: tuple):
@@ -533,17 +532,17 @@ def _convert_index(index, shape: tuple):
         if isinstance(item, Tensor):
             item = item._data.copy()  # backward must not see later in-place changes to it
         elif isinstance(item, (list,)):
-            item = np.asarray(item)
+            item = xp.asarray(item)
             if item.dtype.kind == "f":
                 raise IndexError("tensors used as indices must be long, int, byte or bool "
                                  "tensors")
-        elif isinstance(item, np.integer):
+        elif isinstance(item, xp.integer):
             item = int(item)
-        if isinstance(item, np.ndarray):
+        if isinstance(item, xp.ndarray):
             if item.dtype not in _INDEX_DTYPES:
                 raise IndexError(f"tensors used as indices must be long, int, byte or bool "
                                  f"tensors, got {item.dtype}")
-            if item.dtype == np.uint8:
+            if item.dtype == xp.uint8:
                 item = item.astype(bool)
             if item.ndim == 0 and item.dtype.kind in "iu":
                 item = int(item)
@@ -569,7 +568,7 @@ def _check_index_bounds(items: list, shape: tuple) -> None:
             continue
         if item is None or isinstance(item, bool):
             continue
-        if isinstance(item, np.ndarray) and item.dtype == bool:
+        if isinstance(item, xp.ndarray) and item.dtype == bool:
             if item.shape != tuple(shape[dim:dim + item.ndim]):
                 raise IndexError(f"The shape of the mask {list(item.shape)} at index {dim} "
                                  f"does not match the shape of the indexed tensor "
@@ -581,7 +580,7 @@ def _check_index_bounds(items: list, shape: tuple) -> None:
             if not -size <= item < size:
                 raise IndexError(f"index {item} is out of bounds for dimension {dim} with size "
                                  f"{size}")
-        elif isinstance(item, np.ndarray) and item.size:
+        elif isinstance(item, xp.ndarray) and item.size:
             if item.max() >= size or item.min() < -size:
                 bad = item.max() if item.max() >= size else item.min()
                 raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size "
@@ -731,7 +730,7 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     if dim is None:
         op_class, dims = Squeeze, {i for i, s in enumerate(shape) if s == 1}
     else:
-        op_class = SqueezeDim if isinstance(dim, (int, np.integer)) else SqueezeDims
+        op_class = SqueezeDim if isinstance(dim, (int, xp.integer)) else SqueezeDims
         dims = {d for d in _normalize_dims(dim, len(shape)) if d < len(shape) and shape[d] == 1}
     return op_class.apply(input, shape=tuple(s for i, s in enumerate(shape) if i not in dims))
 
@@ -752,7 +751,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if start == end:
         return input
-    merged = int(np.prod(shape[start:end + 1], dtype=np.int64))
+    merged = int(xp.prod(shape[start:end + 1], dtype=xp.int64))
     return reshape(input, shape[:start] + (merged,) + shape[end + 1:])
 
 
@@ -800,7 +799,7 @@ def split(input: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of given sizes."""
     d = _dim_of_nonscalar(dim, input._data.ndim)
     size = input._data.shape[d]
-    if isinstance(split_size_or_sections, (int, np.integer)):
+    if isinstance(split_size_or_sections, (int, xp.integer)):
         step = int(split_size_or_sections)
         if step < 0:
             raise RuntimeError(f"split expects split_size be non-negative, but got "
@@ -858,7 +857,7 @@ def getitem(input: Tensor, index) -> Tensor:
             dim += 1
         elif isinstance(item, bool) or item.ndim == 0:  # a bool scalar: a new dim, kept or not
             result = _unsqueezed(result, dim)
-            tensor_indices[dim] = np.array([bool(item)])
+            tensor_indices[dim] = xp.array([bool(item)])
             dim += 1
         else:
             tensor_indices[dim] = item
@@ -868,7 +867,7 @@ def getitem(input: Tensor, index) -> Tensor:
         while d <= max(tensor_indices):
             item = tensor_indices.get(d, slice(None))
             full.append(item)
-            d += item.ndim if isinstance(item, np.ndarray) and item.dtype == bool else 1
+            d += item.ndim if isinstance(item, xp.ndarray) and item.dtype == bool else 1
         return Index.apply(result, index=tuple(full))
     if result is input:
         return Alias.apply(input, shape=input._data.shape)
@@ -879,7 +878,7 @@ def _dims_consumed(item) -> int:
     """How many dims of the indexed tensor an index item addresses."""
     if item is None or item is Ellipsis or isinstance(item, bool):
         return 0
-    if isinstance(item, np.ndarray) and item.dtype == bool:
+    if isinstance(item, xp.ndarray) and item.dtype == bool:
         return item.ndim
     return 1
 
@@ -892,9 +891,9 @@ def _unsqueezed(tensor: Tensor, dim: int) -> Tensor:
 def _check_put_shape(shape: tuple, index: tuple, values) -> None:
     if not isinstance(values, Tensor):
         return
-    target = np.empty(shape, dtype=bool)[index].shape
+    target = xp.empty(shape, dtype=bool)[index].shape
     try:
-        np.broadcast_to(values._data, target)
+        xp.broadcast_to(values._data, target)
     except ValueError:
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(values.shape)} cannot "
                            f"be broadcast to indexing result of shape {list(target)}") from None
@@ -1104,7 +1103,7 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
 
         roll(arange(4), 1)  # tensor([3, 0, 1, 2])
     """
-    shifts = (int(shifts),) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    shifts = (int(shifts),) if isinstance(shifts, (int, xp.integer)) else tuple(shifts)
     if not shifts:
         raise RuntimeError("`shifts` required")
     if dims is None:
@@ -1113,7 +1112,7 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
                                f"dims:0 (give one dim per shift, or one shift to roll the "
                                f"flattened tensor)")
         return Roll.apply(input, shifts=shifts[0], dims=None)
-    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    dims = (dims,) if isinstance(dims, (int, xp.integer)) else tuple(dims)
     if len(shifts) != len(dims):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
                            f"dims:{len(dims)}")
@@ -1161,7 +1160,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     """
     pad = tuple(pad)
     for position, width in enumerate(pad):
-        if not isinstance(width, (int, np.integer)) or isinstance(width, bool):
+        if not isinstance(width, (int, xp.integer)) or isinstance(width, bool):
             raise TypeError(f"pad(): argument 'pad' (position 2) must be tuple of ints, but "
                             f"found element of type {type(width).__name__} at pos {position}")
     shape = input._data.shape
@@ -1201,10 +1200,10 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     sources = [_pad_sources(mode, size, lo, hi, d, shape)
                for d, (size, (lo, hi)) in enumerate(zip(shape, widths)) if d >= first]
     op_class = _PAD_OPS.get((mode, padded_count), Index)  # torch's circular pad is composite
-    return op_class.apply(input, index=(slice(None),) * first + np.ix_(*sources))
+    return op_class.apply(input, index=(slice(None),) * first + xp.ix_(*sources))
 
 
-def _pad_sources(mode: str, size: int, lo: int, hi: int, dim: int, shape: tuple) -> np.ndarray:
+def _pad_sources(mode: str, size: int, lo: int, hi: int, dim: int, shape: tuple) -> xp.ndarray:
     """For each output position along ``dim``, the input position it copies."""
     out_size = size + lo + hi
     if mode in ("reflect", "replicate"):
@@ -1216,11 +1215,11 @@ def _pad_sources(mode: str, size: int, lo: int, hi: int, dim: int, shape: tuple)
             raise RuntimeError(f"input (size {size} at dimension {dim}) is too small for "
                                f"{mode} padding ({lo}, {hi}). Calculated output size: "
                                f"{out_size}")
-        position = np.arange(out_size) - lo
+        position = xp.arange(out_size) - lo
         if mode == "replicate":
-            return np.clip(position, 0, size - 1)
-        position = np.abs(position)
-        return np.where(position >= size, 2 * (size - 1) - position, position)
+            return xp.clip(position, 0, size - 1)
+        position = xp.abs(position)
+        return xp.where(position >= size, 2 * (size - 1) - position, position)
     # circular: torch wraps within what remains after any negative (cropping) widths
     cropped_lo, cropped_hi = max(-lo, 0), max(-hi, 0)
     core = size - cropped_lo - cropped_hi
@@ -1231,8 +1230,8 @@ def _pad_sources(mode: str, size: int, lo: int, hi: int, dim: int, shape: tuple)
         raise RuntimeError(f"Padding value causes wrapping around more than once (circular "
                            f"padding ({lo}, {hi}) of dimension {dim} with size {size}).")
     if out_size == 0:
-        return np.zeros(0, dtype=np.int64)
-    return cropped_lo + (np.arange(out_size) - max(lo, 0)) % core
+        return xp.zeros(0, dtype=xp.int64)
+    return cropped_lo + (xp.arange(out_size) - max(lo, 0)) % core
 
 
 def _size_dims(self: Tensor) -> tuple:

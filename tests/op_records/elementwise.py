@@ -1,7 +1,6 @@
 """Records of the elementwise ops (see ``op_db``)."""
 import numpy as np
 from hypothesis import strategies as st
-
 from hypothesis.extra import numpy as hnp
 
 from op_db import NONEMPTY_SHAPES, OpInfo, Sample, binary, unary, values

@@ -54,10 +54,8 @@ def _batched_samples(draw):
 
 def _einsum(equation: str, list_form: bool = False):
     """A record's op/ref for ``einsum(equation, *operands)`` (or with the operands as a list)."""
-    if list_form:
-        fn = lambda m, *xs: m.einsum(equation, list(xs))
-    else:
-        fn = lambda m, *xs: m.einsum(equation, *xs)
+    def fn(m, *xs):
+        return m.einsum(equation, list(xs)) if list_form else m.einsum(equation, *xs)
     return {"op": fn, "ref": fn}
 
 
