@@ -1,10 +1,10 @@
 """The per-device array module: every array operation in ``leafgrad/ops`` goes through ``xp``.
 
-Only NumPy (``cpu``) is installed now. Ops call ``xp.<function>`` on the arrays they are given
-and make new arrays from them (``xp.zeros_like``, ``a.copy()``, ``xp.zeros(..., dtype=a.dtype)``);
+Only NumPy (``cpu``) is installed now. Ops call ``xp.<function>`` on the arrays they are given;
 a CuPy device registers its module in ``_MODULES``, and ``xp`` calls on CuPy arrays dispatch to
 it through NumPy's ``__array_function__``/``__array_ufunc__`` protocols, which CuPy implements,
-so the derivative rules stay as they are.
+so the derivative rules stay as they are. The one thing such a backend must add is a ``like=``
+argument where an op creates an array from a shape alone (``xp.zeros(shape, ...)``).
 """
 from __future__ import annotations
 
