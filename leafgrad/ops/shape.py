@@ -8,6 +8,7 @@ import warnings
 
 from leafgrad import _dtype
 from leafgrad._backend import xp
+from leafgrad._grad_state import STATE
 from leafgrad._tensor import Tensor, _normalize_dim, _wrap
 from leafgrad.autograd.function import Op
 
@@ -925,6 +926,13 @@ def _setitem(self: Tensor, index, value) -> None:
         if lead:
             value = View.apply(value, shape=shape[lead:])
     _check_put_shape(self._data.shape, converted, value)
+    value_requires_grad = isinstance(value, Tensor) and value._requires_grad
+    base = self._base
+    if not (STATE.enabled and (self._requires_grad or value_requires_grad or (
+            base is not None and base._requires_grad))):  # nothing to record: write directly
+        self._data[converted] = value._data if isinstance(value, Tensor) else value
+        self._version_counter[0] += 1
+        return
     if _is_basic(converted) and not any(isinstance(item, bool) for item in converted):
         getitem(self, index).copy_(value)  # a bool scalar index makes getitem copy
         return
