@@ -249,7 +249,28 @@ class Op(Node, metaclass=_FunctionMeta):
         out = cls.forward(ctx, *arrays, **kwargs)
         if requires and why != "volatile":
             if STATE.enabled:
-                return _record(cls, ctx, args, out, kwargs)
+                # Connect ctx into the graph (inlined: this is every recorded op's hot path).
+                edges = []
+                for arg in args:
+                    if isinstance(arg, Tensor) and arg._requires_grad:
+                        data = arg._data
+                        fn = arg.grad_fn
+                        edges.append((arg._grad_accumulator() if fn is None else fn,
+                                      arg._output_nr, data.shape, data.dtype))
+                    else:
+                        edges.append(None)
+                ctx._edges = tuple(edges)
+                if cls.saved_inputs:
+                    ctx._saved = [(INPUT, args[i], args[i]._version_counter[0])
+                                  if isinstance(args[i], Tensor) else (CONSTANT, args[i])
+                                  for i in cls.saved_inputs]
+                if type(out) is tuple or cls.is_view or cls.saves_output or STATE.anomaly:
+                    return _wrap_recorded_outputs(cls, ctx, args, out, kwargs)
+                result = _wrap(out, False)
+                if result._data.dtype.kind == "f":  # only floating outputs are differentiable
+                    result._requires_grad = True
+                    result.grad_fn = ctx
+                return result
             why = "no_grad"
         if type(out) is tuple:
             result = tuple(_wrap(o, False) for o in out)
@@ -266,27 +287,11 @@ class Op(Node, metaclass=_FunctionMeta):
 _new = object.__new__
 
 
-def _record(cls, ctx, args, out, kwargs):
-    """Connect ``ctx`` into the graph and wrap the outputs of a recorded built-in op."""
-    edges = []
-    for arg in args:
-        if isinstance(arg, Tensor) and arg._requires_grad:
-            data = arg._data
-            fn = arg.grad_fn
-            if fn is None:
-                edges.append((arg._grad_accumulator(), 0, data.shape, data.dtype))
-            else:
-                edges.append((fn, arg._output_nr, data.shape, data.dtype))
-        else:
-            edges.append(None)
-    ctx._edges = tuple(edges)
+def _wrap_recorded_outputs(cls, ctx, args, out, kwargs):
+    """Wrap the outputs of a recorded op with several outputs, a view or a saved output."""
     if STATE.anomaly:
         from leafgrad.autograd.anomaly_mode import record_forward_trace
         record_forward_trace(ctx)
-    if cls.saved_inputs:
-        ctx._saved = [(INPUT, args[i], args[i]._version_counter[0])
-                      if isinstance(args[i], Tensor) else (CONSTANT, args[i])
-                      for i in cls.saved_inputs]
     if type(out) is tuple:
         ctx._output_meta = tuple((o.shape, o.dtype) for o in out)
         result = tuple(_wrap_output(o, ctx, i) for i, o in enumerate(out))
