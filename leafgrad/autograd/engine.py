@@ -178,23 +178,21 @@ def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph
              accumulate: bool) -> list:
     # Root edges. A root that is a leaf feeds its own accumulator.
     root_edges = [(_capture_key(t), g) for t, g in roots]
-    dependencies: dict = {}
+    dependencies: dict = {}  # node -> number of edges into it, for every node reached
     stack = []
-    seen = set()
     for (node, _), _ in root_edges:
-        if node not in seen:
-            seen.add(node)
+        if node not in dependencies:
+            dependencies[node] = 0
             stack.append(node)
     while stack:
-        node = stack.pop()
-        for edge in node._edges:
-            if edge is None:
-                continue
-            child = edge[0]
-            dependencies[child] = dependencies.get(child, 0) + 1
-            if child not in seen:
-                seen.add(child)
-                stack.append(child)
+        for edge in stack.pop()._edges:
+            if edge is not None:
+                child = edge[0]
+                if child in dependencies:
+                    dependencies[child] += 1
+                else:
+                    dependencies[child] = 1
+                    stack.append(child)
 
     captures: dict = {}
     results: list = []
@@ -203,7 +201,7 @@ def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph
         results = [None] * len(inputs)
         for index, t in enumerate(inputs):
             captures.setdefault(_capture_key(t), []).append(index)
-        needed = _needed_nodes(seen, dependencies, {key[0] for key in captures}, root_edges)
+        needed = _needed_nodes(dependencies, {key[0] for key in captures}, root_edges)
 
     # Pending gradients, per node: a list with one slot per output.
     buffers: dict = {}
@@ -254,7 +252,7 @@ def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph
     return results
 
 
-def _needed_nodes(nodes: set, dependencies: dict, targets: set, root_edges: list) -> set:
+def _needed_nodes(dependencies: dict, targets: set, root_edges: list) -> set:
     """Nodes from which some target can be reached (only those run for autograd.grad)."""
     # Kahn order from the roots, then a reverse sweep marks ancestors of targets.
     remaining = dict(dependencies)
