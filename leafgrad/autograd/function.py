@@ -13,7 +13,6 @@ return Tensors and call ``ctx.save_for_backward``.
 from __future__ import annotations
 
 import functools
-import itertools
 from typing import Callable
 
 import numpy as np
@@ -24,7 +23,6 @@ from leafgrad.utils.hooks import RemovableHandle
 
 __all__ = ["Node", "Function", "Op", "AccumulateGrad", "once_differentiable", "FunctionCtx"]
 
-_sequence = itertools.count()
 
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -425,7 +423,6 @@ class Function(FunctionCtx, Node, metaclass=_FunctionMeta):
         ctx._edges = tuple(_edge(a) if isinstance(a, Tensor) and a._requires_grad else None
                            for a in args)
         ctx._tensor_args = tuple(isinstance(a, Tensor) for a in args)
-        ctx._sequence_nr = next(_sequence)
         if STATE.anomaly:
             from leafgrad.autograd.anomaly_mode import record_forward_trace
             record_forward_trace(ctx)
