@@ -1,0 +1,90 @@
+"""Adagrad: steps scaled by the accumulated squared gradients."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from leafgrad._tensor import Tensor, _wrap
+from leafgrad.optim.optimizer import (
+    Optimizer,
+    _increment_step,
+    _modified,
+    _new_step,
+    _params_with_grad,
+    _to_scalar,
+)
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al.), with torch's learning-rate decay.
+
+    For each parameter with a gradient ``g`` at step ``t``::
+
+        g = g + weight_decay * p
+        s = s + g * g                        (s starts at initial_accumulator_value)
+        p = p - lr / (1 + (t - 1) * lr_decay) * g / (sqrt(s) + eps)
+
+    Example::
+
+        >>> opt = leafgrad.optim.Adagrad(model.parameters(), lr=0.1, lr_decay=1e-3)
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0,
+                 weight_decay: float = 0, initial_accumulator_value: float = 0,
+                 eps: float = 1e-10, *, maximize: bool = False) -> None:
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= lr_decay:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= initial_accumulator_value:
+            raise ValueError(f"Invalid initial_accumulator_value value: "
+                             f"{initial_accumulator_value}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        defaults = {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
+                    "initial_accumulator_value": initial_accumulator_value,
+                    "maximize": maximize}
+        super().__init__(params, defaults)
+        # as torch, the state exists from the start (share_memory() and state_dict() see it)
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._init_state(p, group)
+
+    def _init_state(self, p: Tensor, group: dict[str, Any]) -> None:
+        state = self.state[p]
+        state["step"] = _new_step()
+        state["sum"] = _wrap(np.full_like(p._data, group["initial_accumulator_value"]), False)
+
+    def step(self, closure: Callable[[], Any] | None = None):
+        """Perform one update; returns the closure's loss when one is given."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            lr = _to_scalar(group["lr"])
+            weight_decay, lr_decay, eps = group["weight_decay"], group["lr_decay"], group["eps"]
+            for p in _params_with_grad(group):
+                state = self.state[p]
+                if len(state) == 0:  # a parameter added by add_param_group after construction
+                    self._init_state(p, group)
+                step = _increment_step(state)
+                param = p._data
+                grad = p._grad._data
+                if group["maximize"]:
+                    grad = -grad
+                if weight_decay != 0:
+                    grad = grad + weight_decay * param
+                clr = lr / (1 + (step - 1) * lr_decay)
+                state_sum = state["sum"]._data
+                state_sum += grad * grad
+                std = np.sqrt(state_sum)
+                std += eps
+                update = grad * -clr
+                update /= std
+                param += update
+                _modified(p)
+        return loss

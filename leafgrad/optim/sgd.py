@@ -1,0 +1,75 @@
+"""Stochastic gradient descent, optionally with (Nesterov) momentum."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from leafgrad._tensor import _wrap
+from leafgrad.optim.optimizer import Optimizer, _modified, _params_with_grad, _to_scalar
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent (torch's formulation of momentum and dampening).
+
+    For each parameter with a gradient ``g`` (negated when ``maximize``)::
+
+        g = g + weight_decay * p
+        b = g                                   (first step)
+        b = momentum * b + (1 - dampening) * g  (later steps)
+        g = g + momentum * b if nesterov else b
+        p = p - lr * g
+
+    Example::
+
+        >>> opt = leafgrad.optim.SGD(itertools.chain(net1.parameters(), net2.parameters()),
+        ...                          lr=0.001, momentum=0.9)
+        >>> opt.zero_grad(); loss_fn(net2(net1(x)), y).backward(); opt.step()
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0,
+                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
+                 maximize: bool = False) -> None:
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
+                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize}
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, defaults)
+
+    def step(self, closure: Callable[[], Any] | None = None):
+        """Perform one update; returns the closure's loss when one is given."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            lr = _to_scalar(group["lr"])
+            momentum, dampening = group["momentum"], group["dampening"]
+            weight_decay, nesterov = group["weight_decay"], group["nesterov"]
+            for p in _params_with_grad(group):
+                param = p._data
+                grad = p._grad._data
+                if group["maximize"]:
+                    grad = -grad
+                if weight_decay != 0:
+                    grad = grad + weight_decay * param
+                if momentum != 0:
+                    state = self.state[p]
+                    buffer = state.get("momentum_buffer")
+                    if buffer is None:
+                        # torch starts the buffer at the first gradient, undamped
+                        state["momentum_buffer"] = buffer = _wrap(np.array(grad, copy=True),
+                                                                  False)
+                    else:
+                        buffer._data *= momentum
+                        buffer._data += (1 - dampening) * grad
+                    grad = grad + momentum * buffer._data if nesterov else buffer._data
+                param -= lr * grad
+                _modified(p)
+        return loss
