@@ -2,32 +2,24 @@
 
 ``import leafgrad as torch`` works for the API leafgrad covers.
 """
-from leafgrad import (  # noqa: F401
-    _dtype,
-    autograd,
-    nn,  # noqa: F401
-    testing,
-)
-from leafgrad import ops as _ops  # binds the ops as Tensor methods
+# ruff: noqa: I001 - the order below is deliberate: the core first, then the packages on it
+from leafgrad import _dtype
 from leafgrad._backend import device
 from leafgrad._dtype import get_default_dtype, set_default_dtype
-from leafgrad._factories import *  # noqa: F401,F403 - the torch-like factory namespace
 from leafgrad._tensor import Size, Tensor
 from leafgrad._tensor_str import get_printoptions, set_printoptions
-from leafgrad.autograd.grad_mode import (
-    enable_grad,
-    inference_mode,
-    is_grad_enabled,
-    is_inference_mode_enabled,
-    no_grad,
-    set_grad_enabled,
-)
-from leafgrad.ops.elementwise import *  # noqa: F401,F403
+from leafgrad._factories import *  # the torch-like factory namespace
+from leafgrad import ops as _ops  # binds the ops as Tensor methods
+from leafgrad.ops.elementwise import *
 from leafgrad.ops.elementwise import result_type as _result_type
-from leafgrad.ops.indexing import *  # noqa: F401,F403
-from leafgrad.ops.linalg import *  # noqa: F401,F403
-from leafgrad.ops.reduction import *  # noqa: F401,F403
-from leafgrad.ops.shape import *  # noqa: F401,F403
+from leafgrad.ops.indexing import *
+from leafgrad.ops.linalg import *
+from leafgrad.ops.reduction import *
+from leafgrad.ops.shape import *
+from leafgrad.autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
+                                         is_inference_mode_enabled, no_grad, set_grad_enabled)
+from leafgrad import autograd, testing
+from leafgrad import nn, optim
 
 float32 = float = _dtype.float32
 float64 = double = _dtype.float64
