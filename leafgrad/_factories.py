@@ -564,7 +564,7 @@ def randint(low, high=None, size=None, *, generator=None, out=None, dtype=None, 
     elif high is None:
         raise TypeError("randint() missing required argument 'high'")
     low, high = _number(low, "low"), _number(high, "high")
-    shape = _size((size,) if isinstance(size, (int, np.integer)) else tuple(size), None,
+    shape = _size((size,) if isinstance(size, (int, np.integer)) else (tuple(size),), None,
                   "randint")
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "

@@ -411,3 +411,8 @@ def test_rng_state_round_trip():
 def test_random_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_randint_with_an_empty_size_gives_a_0_dim_tensor():
+    value = leafgrad.randint(0, 5, ())
+    assert value.shape == () and value.dtype == leafgrad.int64 and 0 <= value.item() < 5
