@@ -95,8 +95,8 @@ def with_dim(draw, shape, allow_none=True, allow_tuple=True):
 
 
 def all_records() -> list:
-    from op_records import elementwise, indexing, linalg, reduction, shape
+    from op_records import elementwise, indexing, linalg, nn, reduction, shape
     records = []
-    for module in (elementwise, reduction, linalg, shape, indexing):
+    for module in (elementwise, reduction, linalg, shape, indexing, nn):
         records.extend(module.RECORDS)
     return records

@@ -1,0 +1,389 @@
+"""Convolutions: conv1d, conv2d and conv_transpose2d, each one matrix product over an im2col view.
+
+Three bilinear ops carry every derivative, each the adjoint of the others in one argument:
+
+- ``Convolution(x, w)``: ``y[n, o, p] = sum_{c, k} w[o, c, k] * x_pad[n, c, p*stride + k*dilation]``
+- ``ConvolutionTranspose(y, w)``: the same sum scattered back to ``x``'s shape (the input gradient)
+- ``ConvolutionWeight(x, y)``: the same sum collected per ``w`` element (the weight gradient)
+
+so the backward of each is written with the other two and derivatives of any order come free.
+The windows are ``as_strided`` views (no Python loop over output positions); scattering back
+(col2im) is one strided add per kernel position.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from typing import NamedTuple
+
+from leafgrad._backend import xp
+from leafgrad._tensor import Tensor
+from leafgrad.autograd.function import Op
+from leafgrad.ops._nn_utils import depends_on, scalar_type
+
+__all__ = ["conv1d", "conv2d", "conv_transpose2d"]
+
+
+# -- sliding windows (shared with pooling) ---------------------------------------------------
+def pad_spatial(x: xp.ndarray, padding: tuple, value=0) -> xp.ndarray:
+    """``x`` with its spatial dims (after N and C) padded by ``(lo, hi)`` each."""
+    if not any(lo or hi for lo, hi in padding):
+        return x
+    shape = x.shape[:2] + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], padding))
+    out = xp.full(shape, value, dtype=x.dtype)
+    out[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in
+                                           zip(x.shape[2:], padding))] = x
+    return out
+
+
+def crop_spatial(x: xp.ndarray, padding: tuple, size: tuple) -> xp.ndarray:
+    """The inverse of ``pad_spatial``: the ``size`` block after the ``lo`` padding."""
+    if not any(lo or hi for lo, hi in padding) and x.shape[2:] == tuple(size):
+        return x
+    return xp.ascontiguousarray(x[(slice(None), slice(None)) + tuple(
+        slice(lo, lo + s) for s, (lo, _) in zip(size, padding))])
+
+
+def window_view(x: xp.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
+                output_size: tuple) -> xp.ndarray:
+    """A read-only ``(N, C, *kernel, *output_size)`` view of ``x`` (N, C, *spatial):
+    ``view[n, c, k, p] = x[n, c, p * stride + k * dilation]``."""
+    spatial = x.strides[2:]
+    strides = (x.strides[:2] + tuple(s * d for s, d in zip(spatial, dilation))
+               + tuple(s * st for s, st in zip(spatial, stride)))
+    return xp.lib.stride_tricks.as_strided(x, x.shape[:2] + tuple(kernel) + tuple(output_size),
+                                           strides, writeable=False)
+
+
+def add_windows(target: xp.ndarray, cols: xp.ndarray, kernel: tuple, stride: tuple,
+                dilation: tuple, output_size: tuple, lead: int = 2) -> None:
+    """The adjoint of ``window_view`` (col2im): ``target[n, c, p*stride + k*dilation] +=
+    cols[n, c, k, p]`` for every kernel position ``k`` (one strided add each). The spatial
+    dims follow ``lead`` leading dims; any dims after them are carried along."""
+    head = (slice(None),) * lead
+    for k in itertools.product(*(range(size) for size in kernel)):
+        where = tuple(slice(i * d, i * d + s * (o - 1) + 1, s)
+                      for i, d, s, o in zip(k, dilation, stride, output_size))
+        target[head + where] += cols[head + k]
+
+
+def expand_param(value, n: int, name: str, op: str) -> tuple:
+    """An int or a sequence of ``n`` ints (or of one, repeated), as a tuple of ``n`` ints."""
+    if isinstance(value, (int, xp.integer)) and not isinstance(value, bool):
+        return (int(value),) * n
+    items = tuple(value)
+    if len(items) == 1:
+        items = items * n
+    if len(items) != n or not all(isinstance(v, (int, xp.integer)) for v in items):
+        raise RuntimeError(f"{op}: expected {name} to be a single integer value or a list of {n} "
+                           f"values to match the convolution dimensions, but got "
+                           f"{name}={list(items)}")
+    return tuple(int(v) for v in items)
+
+
+# -- the three ops -------------------------------------------------------------------------
+class ConvGeometry(NamedTuple):
+    """How a convolution's input (``input_size``) and output (``output_size``) spatial
+    positions meet the kernel; ``padding`` holds ``(lo, hi)`` per spatial dim."""
+
+    stride: tuple
+    padding: tuple
+    dilation: tuple
+    groups: int
+    kernel: tuple
+    input_size: tuple
+    output_size: tuple
+
+
+def _im2col(x: xp.ndarray, geometry: ConvGeometry) -> xp.ndarray:
+    """The strided windows of padded ``x`` as ``(N, C, *kernel, *output_size)``."""
+    return window_view(pad_spatial(x, geometry.padding), geometry.kernel, geometry.stride,
+                       geometry.dilation, geometry.output_size)
+
+
+def _channel_sum(grad: Tensor) -> Tensor:
+    """A bias gradient: ``grad`` summed over the batch and spatial dims."""
+    return grad.sum(dim=(0,) + tuple(range(2, grad.ndim)))
+
+
+def _add_bias(out: xp.ndarray, bias) -> xp.ndarray:
+    if bias is not None:
+        out += bias.reshape((1, -1) + (1,) * (out.ndim - 2))
+    return out
+
+
+class Convolution(Op):
+    """input: conv_transpose(grad, weight);  weight: conv_weight(input, grad);
+    bias: grad summed over the batch and spatial dims"""
+
+    saved_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, w, bias, geometry: ConvGeometry):
+        ctx.geometry = geometry
+        n, channels = x.shape[:2]
+        groups, out_channels = geometry.groups, w.shape[0]
+        # one copy into (N, groups, C/groups * K, L), then one batched matrix product; the
+        # columns are kept for the weight gradient (as torch's CPU im2col convolution keeps
+        # them), which then needs only a product
+        window = channels // groups * math.prod(geometry.kernel)
+        cols = _im2col(x, geometry).reshape(n, groups, window, math.prod(geometry.output_size))
+        ctx.cols = cols
+        out = xp.matmul(w.reshape(groups, out_channels // groups, -1), cols)
+        return _add_bias(out.reshape((n, out_channels) + geometry.output_size), bias)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        geometry = ctx.geometry
+        # torch's convolution_backward reads input and weight for all three gradients
+        return (depends_on(ConvolutionTranspose.apply(grad, w, None, geometry=geometry), x)
+                if needs[0] else None,
+                depends_on(ConvolutionWeight.apply(x, grad, geometry=geometry, cols=ctx.cols), w)
+                if needs[1] else None,
+                depends_on(_channel_sum(grad), x, w) if needs[2] else None)
+
+
+class ConvolutionTranspose(Op):
+    """grad_output: conv(grad, weight);  weight: conv_weight(grad, grad_output);
+    bias: grad summed over the batch and spatial dims"""
+
+    node_name = "ConvolutionBackward0"  # torch's node for conv_transpose2d too
+    saved_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, y, w, bias, geometry: ConvGeometry):
+        ctx.geometry = geometry
+        n, groups = y.shape[0], geometry.groups
+        per_group = w.shape[0] // groups
+        channels = w.shape[1] * groups
+        spatial = len(geometry.kernel)
+        # the batch goes last: one product covers it, and each col2im add runs over long rows
+        # (output rows times the batch) instead of single output rows
+        positions = math.prod(geometry.output_size)
+        grads = xp.moveaxis(y.reshape(n, groups, per_group, positions), 0, -1)
+        grads = xp.ascontiguousarray(grads).reshape(groups, per_group, positions * n)
+        weights = xp.ascontiguousarray(w.reshape(groups, per_group, -1).transpose(0, 2, 1))
+        cols = xp.matmul(weights, grads).reshape(
+            (channels,) + geometry.kernel + geometry.output_size + (n,))
+        padded = xp.zeros((channels,) + tuple(
+            s + lo + hi for s, (lo, hi) in zip(geometry.input_size, geometry.padding)) + (n,),
+            dtype=cols.dtype)
+        add_windows(padded, cols, geometry.kernel, geometry.stride, geometry.dilation,
+                    geometry.output_size, lead=1)
+        inside = padded[(slice(None),) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(
+            geometry.input_size, geometry.padding))]
+        out = xp.ascontiguousarray(xp.moveaxis(inside, spatial + 1, 0))
+        return _add_bias(out, bias)
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, w = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        geometry = ctx.geometry
+        return (depends_on(Convolution.apply(grad, w, None, geometry=geometry), y)
+                if needs[0] else None,
+                depends_on(ConvolutionWeight.apply(grad, y, geometry=geometry), w)
+                if needs[1] else None,
+                depends_on(_channel_sum(grad), y, w) if needs[2] else None)
+
+
+class ConvolutionWeight(Op):
+    """input: conv_transpose(grad_output, grad);  grad_output: conv(input, grad)"""
+
+    saved_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, y, geometry: ConvGeometry, cols=None):
+        ctx.geometry = geometry
+        n, channels = x.shape[:2]
+        groups, out_channels = geometry.groups, y.shape[1]
+        positions = math.prod(geometry.output_size)
+        if cols is None:
+            cols = _im2col(x, geometry).reshape(
+                n, groups, channels // groups * math.prod(geometry.kernel), positions)
+        grads = y.reshape(n, groups, out_channels // groups, positions)
+        # one product per sample, then the sum over the batch: faster than moving the batch
+        # into the contracted axis, which needs a transposing copy of the columns
+        out = xp.matmul(cols, grads.transpose(0, 1, 3, 2)).sum(axis=0).transpose(0, 2, 1)
+        return out.reshape((out_channels, channels // groups) + geometry.kernel)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        geometry = ctx.geometry
+        return (ConvolutionTranspose.apply(y, grad, None, geometry=geometry) if needs[0] else None,
+                Convolution.apply(x, grad, None, geometry=geometry) if needs[1] else None)
+
+
+# -- public functions ------------------------------------------------------------------------
+def _check_dtypes(op: str, input: Tensor, weight: Tensor, bias: Tensor | None) -> None:
+    if weight.dtype != input.dtype:
+        raise RuntimeError(f"expected scalar type {scalar_type(input)} but found "
+                           f"{scalar_type(weight)}: {op} input is {input.dtype} and weight is "
+                           f"{weight.dtype}; convert one with .to(dtype)")
+    if bias is not None and bias.dtype != input.dtype:
+        raise RuntimeError(f"Input type ({scalar_type(input).lower()}) and bias type "
+                           f"({scalar_type(bias).lower()}) should be the same")
+
+
+def _batched(op: str, input: Tensor, weight: Tensor, spatial: int) -> tuple:
+    """The input with a batch dim (added for an unbatched input), and whether one was added."""
+    if weight.ndim != spatial + 2:
+        raise RuntimeError(f"{op}: expected a {spatial + 2}-dimensional weight (out_channels, "
+                           f"in_channels / groups, {spatial} kernel sizes), but got weight of "
+                           f"size {list(weight.shape)}")
+    if input.ndim not in (spatial + 1, spatial + 2):
+        raise RuntimeError(f"Expected {spatial + 1}D (unbatched) or {spatial + 2}D (batched) "
+                           f"input to {op}, but got input of size: {list(input.shape)}")
+    if input.ndim == spatial + 1:
+        return input.unsqueeze(0), True
+    return input, False
+
+
+def _check_bias(weight: Tensor, bias: Tensor | None, channels: int) -> None:
+    if bias is not None and (bias.ndim != 1 or bias.shape[0] != channels):
+        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be "
+                           f"1-dimensional with {channels} elements, but got bias of size "
+                           f"{list(bias.shape)} instead")
+
+
+def _check_positive(stride: tuple, dilation: tuple, groups: int) -> None:
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("dilation should be greater than zero")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+
+
+def _padding_pairs(op: str, padding, spatial: int, stride: tuple, dilation: tuple,
+                   kernel: tuple) -> tuple:
+    """``(lo, hi)`` per spatial dim from an int, a tuple, 'valid' or 'same'."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * spatial
+        if padding != "same":
+            raise RuntimeError(f"Invalid padding string: '{padding}' (expected 'same' or "
+                               f"'valid', an int or a tuple of ints)")
+        if any(s != 1 for s in stride):
+            raise RuntimeError("padding='same' is not supported for strided convolutions")
+        # as torch: half the total on each side, the odd element on the high side
+        totals = [d * (k - 1) for d, k in zip(dilation, kernel)]
+        return tuple((total // 2, total - total // 2) for total in totals)
+    pads = expand_param(padding, spatial, "padding", op)
+    if any(p < 0 for p in pads):
+        raise RuntimeError("negative padding is not supported")
+    return tuple((p, p) for p in pads)
+
+
+def _convolution(op: str, spatial: int, input: Tensor, weight: Tensor, bias, stride, padding,
+                 dilation, groups: int) -> Tensor:
+    input, unbatched = _batched(op, input, weight, spatial)
+    stride = expand_param(stride, spatial, "stride", op)
+    dilation = expand_param(dilation, spatial, "dilation", op)
+    _check_positive(stride, dilation, groups)
+    kernel = tuple(weight.shape[2:])
+    pads = _padding_pairs(op, padding, spatial, stride, dilation, kernel)
+    out_channels, channels = weight.shape[0], input.shape[1]
+    if out_channels % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size {list(weight.shape)} instead")
+    if channels != weight.shape[1] * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, "
+                           f"expected input{list(input.shape)} to have "
+                           f"{weight.shape[1] * groups} channels, but got {channels} channels "
+                           f"instead")
+    _check_bias(weight, bias, out_channels)
+    _check_dtypes(op, input, weight, bias)
+    size = tuple(input.shape[2:])
+    padded = tuple(s + lo + hi for s, (lo, hi) in zip(size, pads))
+    reach = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))
+    if any(p < r for p, r in zip(padded, reach)):
+        raise RuntimeError(f"Calculated padded input size per channel: "
+                           f"({' x '.join(map(str, padded))}). Kernel size: "
+                           f"({' x '.join(map(str, reach))}). Kernel size can't be greater than "
+                           f"actual input size")
+    output_size = tuple((p - r) // s + 1 for p, r, s in zip(padded, reach, stride))
+    geometry = ConvGeometry(stride, pads, dilation, groups, kernel, size, output_size)
+    out = Convolution.apply(input, weight, bias, geometry=geometry)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """1-D cross-correlation of ``input`` (N, C_in, L) or (C_in, L) with ``weight``
+    (C_out, C_in / groups, K); ``padding`` is an int, a 1-tuple, ``'valid'`` or ``'same'``.
+
+    Example::
+
+        conv1d(randn(2, 3, 10), randn(4, 3, 3), padding='same').shape  # (2, 4, 10)
+    """
+    return _convolution("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation of ``input`` (N, C_in, H, W) or (C_in, H, W) with ``weight``
+    (C_out, C_in / groups, kH, kW), as torch: zero padding (an int, a pair, ``'valid'`` or
+    ``'same'``), stride, dilation and groups. One matrix product over an im2col view.
+
+    Example::
+
+        conv2d(randn(1, 3, 32, 32), randn(6, 3, 5, 5)).shape  # (1, 6, 28, 28)
+    """
+    return _convolution("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """The transposed 2-D convolution (the gradient of conv2d with respect to its input):
+    ``input`` (N, C_in, H, W), ``weight`` (C_in, C_out / groups, kH, kW); the output has
+    ``(H - 1) * stride - 2 * padding + dilation * (kH - 1) + output_padding + 1`` rows.
+
+    Example::
+
+        conv_transpose2d(randn(1, 4, 5, 5), randn(4, 2, 3, 3), stride=2).shape  # (1, 2, 11, 11)
+    """
+    op, spatial = "conv_transpose2d", 2
+    input, unbatched = _batched(op, input, weight, spatial)
+    stride = expand_param(stride, spatial, "stride", op)
+    dilation = expand_param(dilation, spatial, "dilation", op)
+    _check_positive(stride, dilation, groups)
+    pads = expand_param(padding, spatial, "padding", op)
+    if any(p < 0 for p in pads):
+        raise RuntimeError("negative padding is not supported")
+    output_padding = expand_param(output_padding, spatial, "output_padding", op)
+    if any(o < 0 for o in output_padding):
+        raise RuntimeError("negative output_padding is not supported")
+    if any(o >= s and o >= d for o, s, d in zip(output_padding, stride, dilation)):
+        raise RuntimeError(
+            f"output padding must be smaller than either stride or dilation, but got "
+            f"output_padding_height: {output_padding[0]} output_padding_width: "
+            f"{output_padding[1]} stride_height: {stride[0]} stride_width: {stride[1]} "
+            f"dilation_height: {dilation[0]} dilation_width: {dilation[1]}")
+    in_channels = weight.shape[0]
+    if in_channels % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size {list(weight.shape)} instead")
+    if input.shape[1] != in_channels:
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected "
+                           f"input{list(input.shape)} to have {in_channels} channels, but got "
+                           f"{input.shape[1]} channels instead")
+    _check_bias(weight, bias, weight.shape[1] * groups)
+    _check_dtypes(op, input, weight, bias)
+    kernel = tuple(weight.shape[2:])
+    size = tuple(input.shape[2:])
+    output_size = tuple((i - 1) * s - 2 * p + d * (k - 1) + o + 1 for i, s, p, d, k, o in
+                        zip(size, stride, pads, dilation, kernel, output_padding))
+    if any(o <= 0 for o in output_size):
+        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, size))}). "
+                           f"Calculated output size per channel: "
+                           f"({' x '.join(map(str, output_size))}). Output size is too small")
+    # the convolution this one transposes maps output_size back to the input's size
+    geometry = ConvGeometry(stride, tuple((p, p) for p in pads), dilation, groups, kernel,
+                            output_size, size)
+    out = ConvolutionTranspose.apply(input, weight, bias, geometry=geometry)
+    return out.squeeze(0) if unbatched else out
