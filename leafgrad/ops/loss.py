@@ -333,7 +333,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
 
 # -- binary cross entropy --------------------------------------------------------------------
 _LOG_FLOOR = -100.0  # torch clamps log(p) and log(1 - p) here, so that p = 0 or 1 stays finite
-_EPSILON = 1e-12  # torch's floor for p * (1 - p) in the gradient
+_EPSILON = float(xp.float32(1e-12))  # torch floors p * (1 - p) at 1e-12 as a float32 constant
 
 
 class BinaryCrossEntropy(Op):
