@@ -95,8 +95,8 @@ def with_dim(draw, shape, allow_none=True, allow_tuple=True):
 
 
 def all_records() -> list:
-    from op_records import elementwise, indexing, linalg, nn, reduction, shape
+    from op_records import attention, elementwise, indexing, linalg, nn, nn_linear, reduction, shape
     records = []
-    for module in (elementwise, reduction, linalg, shape, indexing, nn):
+    for module in (elementwise, reduction, linalg, shape, indexing, nn, nn_linear, attention):
         records.extend(module.RECORDS)
     return records
