@@ -74,21 +74,21 @@ def from_numpy_dtype(np_dtype) -> dtype:
 
 
 def to_numpy_dtype(d) -> np.dtype:
-    """Accept a leafgrad dtype, a NumPy dtype or Python's float/int/bool."""
+    """Accept a leafgrad dtype or Python's float/int/bool, as torch, which refuses strings and
+    NumPy scalar types (``dtype="float32"`` raises TypeError). A NumPy dtype instance passes:
+    leafgrad's own code hands those on."""
     if isinstance(d, dtype):
         return d.np_dtype
+    if isinstance(d, np.dtype):
+        return from_numpy_dtype(d).np_dtype
     if d is float:  # torch maps Python's float to float64 (not to the default dtype)
         return np.dtype(np.float64)
     if d is int:
         return np.dtype(np.int64)
     if d is bool:
         return np.dtype(np.bool_)
-    try:
-        np_dtype = np.dtype(d)
-    except TypeError:
-        raise TypeError(f"dtype must be a leafgrad dtype such as leafgrad.float32, got "
-                        f"{d!r}") from None
-    return from_numpy_dtype(np_dtype).np_dtype
+    raise TypeError(f"argument 'dtype' must be torch.dtype, not {type(d).__name__}: dtype must "
+                    f"be a leafgrad dtype such as leafgrad.float32 (got {d!r})")
 
 
 def _category(np_dtype: np.dtype) -> int:

@@ -1,6 +1,7 @@
 """The Tensor: a NumPy array with autograd state (requires_grad, grad, grad_fn, version)."""
 from __future__ import annotations
 
+import sys
 import warnings
 import weakref
 from typing import Any, Callable, Iterator
@@ -61,13 +62,17 @@ class Tensor:
     sizes give an uninitialised one; prefer :func:`leafgrad.tensor` and the other factories.
     """
 
-    __slots__ = ("_data", "_requires_grad", "grad_fn", "_output_nr", "_version_counter",
+    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_version_counter",
                  "_why_no_grad", "_grad", "__weakref__", "__dict__")
     # NumPy's binary operators defer to ours (ndarray + tensor gives a tensor), as for torch
     __array_priority__ = 1000
     # Rarely set, so kept out of the slots: class defaults cost nothing per new tensor.
     _base: Tensor | None = None  # the tensor whose storage this view shares
     _view_chain: tuple = ()  # the view ops that make this view from _base
+    _view_version: int = 0  # the shared version when this view's grad_fn was last set
+    # 'no_grad', 'multi_output' or 'custom_function': how the view was made, when torch then
+    # forbids in-place changes that its history would have to follow
+    _view_creation: str | None = None
     _hooks: dict | None = None  # leaf hooks: {"grad": {...}, "post": {...}}
 
     def __init__(self, *args: Any, device=None, dtype=None) -> None:
@@ -96,8 +101,22 @@ class Tensor:
 
     # -- autograd state ---------------------------------------------------------------------
     @property
+    def grad_fn(self):
+        """The backward node of the op that made this tensor (None for leaves).
+
+        A view whose base (or another view of it) was modified in place since the view's node
+        was recorded gets a new node, replayed from the base's current history, as torch does.
+        """
+        if self._base is not None:
+            _refresh_view(self)
+        return self._grad_fn
+
+    @property
     def requires_grad(self) -> bool:
         """Whether gradients will be computed for this tensor (contagious through ops)."""
+        base = self._base
+        if base is not None and self._version_counter[0] != self._view_version:
+            return base._requires_grad  # what refreshing its grad_fn would give
         return self._requires_grad
 
     @requires_grad.setter
@@ -162,9 +181,9 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor during backward (no-op for leaves)."""
+        fn = self.grad_fn
         if not self._requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        fn = self.grad_fn
         if fn is None:
             return
         if fn._retained is None:
@@ -184,6 +203,8 @@ class Tensor:
     def volatile(self) -> bool:
         """True for tensors made with ``Variable(..., volatile=True)`` and results computed from
         them: they record no graph (the modern spelling is ``with no_grad():``)."""
+        if self._base is not None:
+            _refresh_view(self)  # a view of a base made volatile by an in-place op
         return self._why_no_grad == "volatile"
 
     @volatile.setter
@@ -213,7 +234,7 @@ class Tensor:
         """A new leaf on the same storage with no history; backpropagation stops there."""
         out = _wrap(self._data, False)
         out._version_counter = self._version_counter
-        out._why_no_grad = "detach" if self._requires_grad else self._why_no_grad
+        out._why_no_grad = "detach" if self.requires_grad else self._why_no_grad
         return out
 
     def detach_(self) -> Tensor:
@@ -223,7 +244,7 @@ class Tensor:
                                "is a view of another tensor that requires grad.")
         if self._requires_grad:
             self._why_no_grad = "detach"
-        self.grad_fn = None
+        self._grad_fn = None
         self._output_nr = 0
         self._requires_grad = False
         return self
@@ -243,11 +264,12 @@ class Tensor:
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]):
         """Call ``hook(grad)`` whenever the gradient for this tensor is computed; a returned
         tensor replaces the gradient. Hooks run in registration order."""
+        fn = self.grad_fn
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         from leafgrad.utils.hooks import RemovableHandle
-        if self.grad_fn is not None:
-            return self.grad_fn._register_tensor_hook(self._output_nr, hook)
+        if fn is not None:
+            return fn._register_tensor_hook(self._output_nr, hook)
         if self._hooks is None:
             self._hooks = {"grad": {}, "post": {}}
         return RemovableHandle(self._hooks["grad"], hook)
@@ -325,10 +347,6 @@ class Tensor:
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
         return strides if dim is None else strides[_normalize_dim(dim, self._data.ndim)]
 
-    @property
-    def _base_tensor(self) -> Tensor | None:
-        return self._base
-
     def untyped_storage_id(self) -> int:
         """An id shared by tensors viewing the same memory (for tests of storage sharing)."""
         root = self._data
@@ -339,13 +357,13 @@ class Tensor:
     # -- conversion -------------------------------------------------------------------------
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The NumPy array sharing this tensor's memory (refuses tensors that require grad)."""
-        if self._requires_grad and not force:
+        if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
         return self._data.copy() if force else self._data
 
     def __array__(self, dtype=None, copy=None):
-        if self._requires_grad:
+        if self.requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
         if dtype is not None and dtype != self._data.dtype:
@@ -417,12 +435,20 @@ class Tensor:
         if self.grad_fn is not None:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
                                "support the deepcopy protocol at the moment.")
+        if id(self) in memo:
+            return memo[id(self)]
         out = type(self).__new__(type(self))
-        _init(out, self._data.copy(), self._requires_grad)
+        # a new storage in the same layout: the copy is no view and shares no version counter
+        _init(out, self._data.copy(order="K"), self._requires_grad)
+        memo[id(self)] = out
         if self._grad is not None:
             out._grad = self._grad.__deepcopy__(memo)
-        out.__dict__.update({k: v for k, v in self.__dict__.items() if k != "_accumulator"})
-        memo[id(self)] = out
+        # as torch, user attributes are deep-copied; autograd state (the view's base, hooks,
+        # the grad accumulator) belongs to the original only
+        import copy
+        for key, value in self.__dict__.items():
+            if key not in _AUTOGRAD_ATTRIBUTES:
+                out.__dict__[key] = copy.deepcopy(value, memo)
         return out
 
     def __reduce_ex__(self, protocol):
@@ -507,46 +533,46 @@ class Tensor:
         """Run ``compute`` (an out-of-place op) and write its result into this tensor's storage.
 
         Outside autograd this is a plain write. When the graph must be recorded, the result's
-        grad_fn takes the place of this tensor's (its old value is copied first, so that what
-        ``compute`` saved for backward stays valid); for a view, the write is recorded on the
-        base so that both the base and the view backpropagate through it.
+        grad_fn takes the place of this tensor's; for a view, the write is recorded on the
+        base so that both the base and the view backpropagate through it (and the base's other
+        views get a new grad_fn when next used). A volatile operand makes the target volatile.
         """
         base = self._base
-        recording = STATE.enabled and (
+        enabled = STATE.enabled
+        if enabled and base is not None:
+            _refresh_view(self)  # the history this op extends must be current
+        volatile = self._why_no_grad == "volatile" or any(
+            isinstance(o, Tensor) and o._why_no_grad == "volatile" for o in others)
+        recording = enabled and not volatile and (
             self._requires_grad or (base is not None and base._requires_grad)
             or any(isinstance(o, Tensor) and o._requires_grad for o in others))
-        if STATE.enabled:
-            if self._requires_grad and self.grad_fn is None:
+        if enabled:
+            if self._requires_grad and self._grad_fn is None:
                 raise RuntimeError(
                     f"a leaf Variable that requires grad is being used in an in-place operation "
                     f"({op_name}). Wrap the update in `with leafgrad.no_grad():` (as optimizers "
                     f"do), or use the out-of-place op to build a new tensor.")
-            if base is not None and base._requires_grad and base.grad_fn is None:
+            if base is not None and base._requires_grad and base._grad_fn is None:
                 raise RuntimeError(
                     f"a view of a leaf Variable that requires grad is being used in an in-place "
                     f"operation ({op_name}). Modify it under `with leafgrad.no_grad():` or clone "
                     f"the leaf first.")
-        if any(isinstance(o, Tensor) and o._why_no_grad == "volatile" for o in others) or \
-                self._why_no_grad == "volatile":
-            recording = False
-        if not recording and direct is not None:
-            direct(self._data)
-            self._version_counter[0] += 1
-            return self
         if not recording:
-            prev = STATE.enabled
-            STATE.enabled = False
-            try:
-                result = compute(self)
-            finally:
-                STATE.enabled = prev
-            _check_inplace_dtype(result, self, op_name)
-            np.copyto(self._data, result._data, casting="unsafe")
+            if direct is not None:
+                direct(self._data)
+            else:
+                STATE.enabled = False
+                try:
+                    result = compute(self)
+                finally:
+                    STATE.enabled = enabled
+                _check_inplace_dtype(result, self, op_name)
+                np.copyto(self._data, result._data, casting="unsafe")
             self._version_counter[0] += 1
+            if volatile and (enabled or not self._requires_grad):
+                _make_volatile(self)  # (a leaf updated under no_grad keeps requires_grad)
             return self
-        old_value = _wrap(self._data.copy(), self._requires_grad)
-        old_value.grad_fn, old_value._output_nr = self.grad_fn, self._output_nr
-        result = compute(old_value)
+        result = _compute_from_old_value(self, compute)
         _check_inplace_dtype(result, self, op_name)
         if result._data.dtype != self._data.dtype:
             result = result.to(self.dtype)
@@ -557,17 +583,141 @@ class Tensor:
             return self
         np.copyto(self._data, result._data)
         self._version_counter[0] += 1
-        self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
-        self._requires_grad = result._requires_grad
+        old_fn, old_output_nr = self._grad_fn, self._output_nr
+        self._grad_fn, self._output_nr = result._grad_fn, result._output_nr
+        self._requires_grad, self._why_no_grad = result._requires_grad, result._why_no_grad
+        _move_retained(self, old_fn, old_output_nr)
         _keep_output_in_place(result, self)
         return self
+
+
+def _compute_from_old_value(target: Tensor, compute: Callable[[Tensor], Tensor]) -> Tensor:
+    """``compute`` applied to a tensor standing for ``target``'s value before the in-place op.
+
+    The old value is copied only when the recorded graph keeps it: most ops (add_, sub_, mul_
+    by a number ...) save nothing that aliases it. Reference counts taken around ``compute``
+    tell: a saved input holds the stand-in tensor (then it gets its own copy of the data); a
+    view or detached alias holds its version counter, and a stashed raw array holds the array
+    itself (then ``compute`` runs again on a copy, since those aliases cannot be redirected).
+    """
+    array = target._data
+    old_value = _wrap(array, target._requires_grad)
+    old_value._grad_fn, old_value._output_nr = target._grad_fn, target._output_nr
+    counter = old_value._version_counter
+    before = (sys.getrefcount(old_value), sys.getrefcount(array), sys.getrefcount(counter))
+    result = compute(old_value)
+    after = (sys.getrefcount(old_value), sys.getrefcount(array), sys.getrefcount(counter))
+    if after == before:
+        return result
+    if after[1:] == before[1:]:
+        old_value._data = array.copy()
+        return result
+    old_value = _wrap(array.copy(), target._requires_grad)
+    old_value._grad_fn, old_value._output_nr = target._grad_fn, target._output_nr
+    return compute(old_value)
+
+
+def _make_volatile(tensor: Tensor) -> None:
+    """An in-place op with a volatile operand: the target (and the base of a view) no longer
+    follows from its history, so it becomes volatile, as its out-of-place result would be."""
+    base = tensor._base
+    for target in (tensor,) if base is None else (tensor, base):
+        old_fn, old_output_nr = target._grad_fn, target._output_nr
+        target._grad_fn, target._output_nr = None, 0
+        target._requires_grad = False
+        target._why_no_grad = "volatile"
+        _move_retained(target, old_fn, old_output_nr)
+    if base is not None:
+        tensor._view_version = tensor._version_counter[0]
+
+
+def _move_retained(tensor: Tensor, old_fn, old_output_nr: int) -> None:
+    """After ``tensor`` got a new grad_fn (an in-place op, a refreshed view), its
+    ``retain_grad()`` follows it to the new node, as torch moves the retains_grad hook."""
+    retained = old_fn._retained if old_fn is not None else None
+    if not retained:
+        return
+    ref = retained.get(old_output_nr)
+    if ref is None or ref() is not tensor:
+        return
+    del retained[old_output_nr]
+    new_fn = tensor._grad_fn
+    if new_fn is not None:
+        if new_fn._retained is None:
+            new_fn._retained = {}
+        new_fn._retained[tensor._output_nr] = ref
+
+
+def _refresh_view(view: Tensor) -> None:
+    """Bring a view's grad_fn up to date after its base (or another view of the base) was
+    modified in place since the view's grad_fn was recorded: replay the view ops on the base,
+    whose history now includes the modification. torch regenerates views lazily the same way
+    (it shares one version counter between a base and its views)."""
+    version = view._version_counter[0]
+    if version == view._view_version:
+        return
+    base = view._base
+    if view._grad_fn is None and not base._requires_grad:
+        view._view_version = version  # no history on either side: nothing to replay
+        return
+    if view._view_creation is not None:
+        raise RuntimeError(_view_rebase_error(view, indirect=True))
+    from leafgrad.autograd.function import replay_view
+    prev = STATE.enabled
+    STATE.enabled = True  # as torch, also when grad_fn is read under no_grad
+    try:
+        regenerated = replay_view(base, view._view_chain)
+    finally:
+        STATE.enabled = prev
+    old_fn, old_output_nr = view._grad_fn, view._output_nr
+    view._grad_fn, view._output_nr = regenerated._grad_fn, regenerated._output_nr
+    view._requires_grad = regenerated._requires_grad
+    view._why_no_grad = regenerated._why_no_grad
+    view._view_version = version
+    _move_retained(view, old_fn, old_output_nr)
+
+
+def _view_rebase_error(view: Tensor, indirect: bool) -> str:
+    """torch's message for an in-place change that a view's history cannot follow: views made
+    under no_grad, by ops with several outputs (unbind, split ...) or inside a custom Function."""
+    modified = "its base or another view of its base has been" if indirect else "is being"
+    fn, creation = view._grad_fn, view._view_creation
+    if creation == "no_grad" or fn is None:
+        prefix = ("A view was created in" if fn is None else
+                  f"Output {view._output_nr} of {fn.name()} is a view of a view which was "
+                  f"created in")
+        message = f"{prefix} no_grad mode and {modified} modified inplace with grad mode enabled."
+    else:
+        message = f"Output {view._output_nr} of {fn.name()} is a view and {modified} modified " \
+                  f"inplace."
+    if creation == "multi_output":
+        message += (" This view is the output of a function that returns multiple views. Such "
+                    "functions do not allow the output views to be modified inplace. You should "
+                    "replace the inplace operation by an out-of-place one.")
+    elif creation == "custom_function":
+        message += (" This view was created inside a custom Function (or because an input was "
+                    "returned as-is) and the autograd logic to handle view+inplace would "
+                    "override the custom backward associated with the custom Function, leading "
+                    "to incorrect gradients. This behavior is forbidden. You can fix this by "
+                    "cloning the output of the custom Function.")
+    else:
+        message += (" Given that this use case is ambiguous and error-prone, it is forbidden. "
+                    "You can clarify your code by moving both the view and the inplace either "
+                    "both inside the no_grad block (if you don't want the inplace to be "
+                    "tracked) or both outside (if you want the inplace to be tracked).")
+    return message
+
+
+# Tensor.__dict__ entries that tie a tensor to its graph or storage: never deep-copied
+_AUTOGRAD_ATTRIBUTES = frozenset({"_accumulator", "_base", "_view_chain", "_view_version",
+                                  "_view_creation", "_hooks"})
 
 
 def _keep_output_in_place(result: Tensor, target: Tensor) -> None:
     """An in-place op that saved its output (relu_, exp_, sigmoid_ ...) keeps ``target``, the
     modified tensor, as torch does: a later in-place change of ``target`` then fails at backward
     instead of silently using the stale copy."""
-    saved = result.grad_fn._saved if result.grad_fn is not None else None
+    saved = result._grad_fn._saved if result._grad_fn is not None else None
     if not saved:
         return
     from leafgrad.autograd.function import OUTPUT
@@ -607,7 +757,7 @@ def _normalize_dim(dim: int, ndim: int) -> int:
 def _init(tensor: Tensor, array, requires_grad: bool) -> None:
     tensor._data = array
     tensor._requires_grad = requires_grad
-    tensor.grad_fn = None
+    tensor._grad_fn = None
     tensor._output_nr = 0
     tensor._version_counter = [0]
     tensor._why_no_grad = None
@@ -626,7 +776,7 @@ def _wrap(array, requires_grad: bool) -> Tensor:
     tensor = _new(Tensor)
     tensor._data = array
     tensor._requires_grad = requires_grad
-    tensor.grad_fn = None
+    tensor._grad_fn = None
     tensor._output_nr = 0
     tensor._version_counter = [0]
     tensor._why_no_grad = None

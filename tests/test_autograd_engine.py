@@ -196,15 +196,39 @@ def test_graph_is_freed_when_its_outputs_are_deleted():
 
 
 def test_create_graph_does_not_leak():
-    x = leaf(np.linspace(0.1, 1.0, 50))
-    hidden = x * 3
-    y = (hidden ** 3).sum()
-    (g,) = leafgrad.autograd.grad(y, x, create_graph=True)
-    (gg,) = leafgrad.autograd.grad(g.sum(), x)
-    refs = [weakref.ref(hidden._data), weakref.ref(y.grad_fn), weakref.ref(g.grad_fn)]
-    del hidden, y, g, gg
+    """No reference cycles: with the cyclic garbage collector off, dropping the last
+    references frees the graph at once (a cycle would keep it until a collection)."""
     gc.collect()
-    assert [r() for r in refs] == [None, None, None]
+    gc.disable()
+    try:
+        x = leaf(np.linspace(0.1, 1.0, 50))
+        hidden = x * 3
+        view = hidden[1:]  # views and in-place ops on them: CopySlices, replayed views
+        view.mul_(2)
+        y = (hidden ** 3).sum() + view.sum()
+        (g,) = leafgrad.autograd.grad(y, x, create_graph=True)
+        (gg,) = leafgrad.autograd.grad(g.sum(), x)
+        refs = [weakref.ref(hidden._data), weakref.ref(y.grad_fn), weakref.ref(g.grad_fn),
+                weakref.ref(view.grad_fn), weakref.ref(hidden), weakref.ref(view)]
+        del hidden, view, y, g, gg
+        assert [r() for r in refs] == [None] * len(refs)
+    finally:
+        gc.enable()
+
+
+def test_a_backward_leaves_no_reference_cycles():
+    gc.collect()
+    gc.disable()
+    try:
+        x = leaf([1.0, 2.0])
+        y = (x.exp() * x).sum()
+        y.backward()
+        node = weakref.ref(y.grad_fn)
+        del y
+        assert node() is None
+        assert gc.collect() == 0  # nothing was left for the collector
+    finally:
+        gc.enable()
 
 
 def test_backward_create_graph_cycle_is_collected():
@@ -217,3 +241,61 @@ def test_backward_create_graph_cycle_is_collected():
     del x, hidden
     gc.collect()
     assert [r() for r in refs] == [None, None, None]
+
+
+# -- autograd.grad with respect to non-leaf tensors --------------------------------------------
+def test_grad_with_respect_to_a_non_leaf_does_not_run_or_free_its_node():  # review #4
+    x = leaf([1.0, 2.0])
+    y = x.exp()
+    (g,) = leafgrad.autograd.grad((y * 2).sum(), y)
+    assert g.tolist() == [2.0, 2.0]
+    y.sum().backward()  # y's node still holds its saved tensors
+    np.testing.assert_allclose(x.grad.numpy(), np.exp([1.0, 2.0]), rtol=1e-6)
+
+
+def test_grad_with_respect_to_a_non_leaf_ignores_what_its_node_saved():  # review #4
+    x = leaf([1.0, 2.0])
+    a = x * 1
+    y = a * a
+    out = y + 0
+    a.add_(1)  # y's node saved a: only running that node would notice
+    (g,) = leafgrad.autograd.grad(out.sum(), y)
+    assert g.tolist() == [1.0, 1.0]
+
+
+def test_grad_runs_a_captured_node_when_another_target_lies_below():
+    Count, calls = make_counter()
+    x = leaf([1.0, 2.0])
+    y = Count.apply(x)
+    y.register_hook(lambda g: g * 10)
+    gy, gx = leafgrad.autograd.grad((y * 2).sum(), [y, x])
+    # as torch: the captured gradient of a node that runs is taken before the tensor's hooks
+    assert gy.tolist() == [2.0, 2.0] and gx.tolist() == [20.0, 20.0] and calls == [[20.0, 20.0]]
+    (gy,) = leafgrad.autograd.grad((y * 2).sum(), y)  # alone: after the hooks, no run
+    assert gy.tolist() == [20.0, 20.0] and len(calls) == 1
+
+
+def test_backward_with_non_leaf_inputs_runs_their_nodes_as_torch():
+    Count, calls = make_counter()
+    x = leaf([1.0, 2.0])
+    y = Count.apply(x).exp()
+    (y * 2).sum().backward(inputs=[y])
+    assert y.grad.tolist() == [2.0, 2.0] and x.grad is None and calls == []
+    with pytest.raises(RuntimeError, match="second time"):  # ExpBackward0 ran and was freed
+        y.sum().backward()
+
+
+# -- gradients given by the caller -------------------------------------------------------------
+def test_backward_with_create_graph_never_stores_the_callers_gradient():  # review #10
+    x = leaf([1.0, 2.0])
+    gradient = leafgrad.tensor([1.0, 1.0])
+    x.backward(gradient, create_graph=True)
+    assert x.grad is not gradient and x.grad.tolist() == [1.0, 1.0]
+    (x * 3).sum().backward()  # accumulates into x.grad, not into the caller's tensor
+    assert x.grad.tolist() == [4.0, 4.0] and gradient.tolist() == [1.0, 1.0]
+    y = x * 2
+    y.retain_grad()
+    y.backward(gradient, create_graph=True)
+    assert y.grad is not gradient
+    y.grad.add_(1)
+    assert gradient.tolist() == [1.0, 1.0]

@@ -346,3 +346,66 @@ def test_volatile_attribute_can_be_set_on_a_leaf():
     with pytest.warns(DeprecationWarning), pytest.raises(RuntimeError, match="leaf"):
         (w * 2).volatile = True
 
+
+
+def _volatile(values):
+    with pytest.warns(DeprecationWarning):
+        return Variable(leafgrad.tensor(values), volatile=True)
+
+
+def test_volatile_wins_over_other_reasons_whatever_the_argument_order():  # review #3
+    v = _volatile([1.0, 2.0])
+    w = leafgrad.tensor([3.0, 4.0], requires_grad=True)
+    detached = w.detach()  # carries its own reason ('detach')
+    for result in (v + detached, detached + v, leafgrad.lerp(v, w, detached),
+                   leafgrad.lerp(detached, w, v)):
+        assert result.volatile and not result.requires_grad and result.grad_fn is None
+
+
+def test_custom_function_with_a_volatile_argument_records_nothing():  # review #3
+    class Mul(leafgrad.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a * b
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad, grad
+
+    v = _volatile([1.0, 2.0])
+    w = leafgrad.tensor([3.0, 4.0], requires_grad=True)
+    for result in (Mul.apply(v, w.detach()), Mul.apply(w.detach(), v), Mul.apply(w, v)):
+        assert result.volatile and result.grad_fn is None and not result.requires_grad
+
+
+def test_in_place_op_with_a_volatile_operand_makes_the_target_volatile():  # review #2
+    s = _volatile([3.0, 3.0])
+    w = leafgrad.ones(2, requires_grad=True)
+    a = w * 1
+    a.retain_grad()
+    a.mul_(s)  # the old graph (w * 1) no longer describes a
+    assert a.tolist() == [3.0, 3.0]
+    assert a.volatile and not a.requires_grad and a.grad_fn is None and not a.retains_grad
+    with pytest.raises(RuntimeError, match="volatile"):
+        a.sum().backward()
+    assert w.grad is None
+
+
+def test_in_place_op_on_a_view_with_a_volatile_operand_makes_base_and_views_volatile():
+    s = _volatile([3.0])
+    w = leafgrad.ones(3, requires_grad=True)
+    b = w * 1
+    other = b[1:]  # another view, made before
+    b[0:1].mul_(s)
+    assert b.tolist() == [3.0, 1.0, 1.0]
+    for t in (b, other):
+        assert t.volatile and not t.requires_grad and t.grad_fn is None
+    assert (b * w).volatile
+
+
+def test_leaf_updated_under_no_grad_with_a_volatile_operand_keeps_requires_grad():
+    s = _volatile([3.0, 3.0])
+    w = leafgrad.ones(2, requires_grad=True)
+    with leafgrad.no_grad():
+        w.mul_(s)  # an optimizer-style update: w stays a trainable leaf
+    assert w.requires_grad and not w.volatile and w.tolist() == [3.0, 3.0]

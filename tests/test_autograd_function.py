@@ -407,3 +407,212 @@ def test_gradcheck_warns_on_single_precision():
     x = leafgrad.tensor([0.5], requires_grad=True)
     with pytest.warns(UserWarning, match="not a double precision"):
         gradcheck(lambda a: a * 2, (x,), eps=1e-3, atol=1e-2, rtol=1e-2)
+
+
+def test_gradcheck_checks_only_outputs_that_require_grad(x64):  # review #15
+    # a non-differentiable float output first, as torch accepts
+    assert gradcheck(lambda a: (a.detach() * 5, a * 3), (x64,))
+    with pytest.raises(GradcheckError, match="Jacobian mismatch for output 1 with respect to "
+                                             "input 0"):
+        gradcheck(lambda a: (a * 3, a.detach() * 5, WrongBackward.apply(a)), (x64,))
+
+
+def test_gradcheck_accepts_non_contiguous_inputs():  # review #15
+    x = leafgrad.tensor([[0.3, -1.2], [0.5, 0.7]], dtype=leafgrad.float64,
+                        requires_grad=True).t()
+    assert not x.is_contiguous()
+    y = leaf([0.4, 0.9], dtype=leafgrad.float64)
+    assert gradcheck(lambda a, b: a.sin() * b, (x, y))
+    with pytest.raises(GradcheckError, match="output 0 with respect to input 0"):
+        gradcheck(lambda a, b: WrongBackward.apply(a) * b, (x, y))
+
+
+def test_gradcheck_rejects_overlapping_inputs():
+    x = leaf([0.5], dtype=leafgrad.float64).expand(3)
+    with pytest.raises(ValueError, match="stride 0"):
+        gradcheck(lambda a: a * 2, (x.detach().requires_grad_(),))
+
+
+class NonReentrant(Function):
+    """2 x, whose backward adds a little more each time it runs."""
+
+    calls = 0
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        NonReentrant.calls += 1
+        return grad * (2 + 1e-8 * NonReentrant.calls)
+
+
+def test_gradcheck_checks_that_backward_is_reentrant(x64):  # review #28: nondet_tol
+    with pytest.raises(GradcheckError, match="Backward is not reentrant"):
+        gradcheck(NonReentrant.apply, (x64,))
+    assert gradcheck(NonReentrant.apply, (x64,), nondet_tol=1e-6)
+
+
+class TwoOutputs(Function):
+    """(2 x, 3 x) with materialize_grads off: backward sees None for an unused output."""
+
+    handles_none = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.set_materialize_grads(False)
+        return x * 2, x * 3
+
+    @staticmethod
+    def backward(ctx, grad_a, grad_b):
+        if not TwoOutputs.handles_none:
+            return grad_a * 2 + grad_b * 3
+        total = 0
+        if grad_a is not None:
+            total = total + grad_a * 2
+        if grad_b is not None:
+            total = total + grad_b * 3
+        return total
+
+
+def test_gradcheck_checks_undefined_output_gradients(x64):  # review #28
+    assert gradcheck(TwoOutputs.apply, (x64,))
+    TwoOutputs.handles_none = False
+    try:
+        with pytest.raises((GradcheckError, TypeError)):
+            gradcheck(TwoOutputs.apply, (x64,))
+    finally:
+        TwoOutputs.handles_none = True
+
+
+class InventsGradients(Function):
+    """(x, x), whose backward invents a gradient when it gets zeros and an undefined one."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.set_materialize_grads(False)
+        return x * 1, x * 1
+
+    @staticmethod
+    def backward(ctx, grad_a, grad_b):
+        grads = [g for g in (grad_a, grad_b) if g is not None]
+        total = grads[0] if len(grads) == 1 else grads[0] + grads[1]
+        if grad_a is None and not total.numpy().any():
+            return total + 1
+        return total
+
+
+def test_gradcheck_undefined_grad_check_can_be_turned_off(x64):
+    with pytest.raises(GradcheckError, match="Expected all input grads to be undefined or zero"):
+        gradcheck(InventsGradients.apply, (x64,))
+    assert gradcheck(InventsGradients.apply, (x64,), check_undefined_grad=False)
+
+
+def test_gradgradcheck_with_non_contiguous_grad_outputs(x64):  # review #28
+    assert gradgradcheck(lambda a: a.tanh() * a, (x64,), gen_non_contig_grad_outputs=True)
+    assert gradgradcheck(lambda a: a.tanh() * a, (x64,), fast_mode=True)
+
+
+# -- custom functions with non-tensor or view outputs ------------------------------------------
+def test_non_tensor_output_gets_none_in_backward():  # review #8
+    seen = []
+
+    class WithNumber(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2, 5
+
+        @staticmethod
+        def backward(ctx, grad, grad_number):
+            seen.append(grad_number)
+            return grad * 2
+
+    x = leaf([1.0, 1.0])
+    y, number = WithNumber.apply(x)
+    assert number == 5
+    y.sum().backward()
+    assert seen == [None] and x.grad.tolist() == [2.0, 2.0]
+
+
+def test_view_returned_by_a_custom_function_cannot_be_modified_in_place():
+    class First(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x[:1]
+
+        @staticmethod
+        def backward(ctx, grad):
+            return leafgrad.cat([grad, leafgrad.zeros(1)])
+
+    y = leaf([1.0, 2.0]) * 1
+    out = First.apply(y)
+    with pytest.raises(RuntimeError, match="Output 0 of FirstBackward is a view and is being "
+                                           "modified inplace. This view was created inside a "
+                                           "custom Function"):
+        out.mul_(2)
+
+
+# -- anomaly detection -------------------------------------------------------------------------
+class RaisesKeyError(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * 1
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise KeyError("boom")
+
+
+def test_anomaly_mode_warns_with_the_forward_trace_and_keeps_the_error():  # review #16
+    x = leaf([1.0, 2.0])
+    with pytest.warns(UserWarning, match="Anomaly Detection has been enabled"):
+        detector = leafgrad.autograd.detect_anomaly()
+    with detector:
+        assert leafgrad.is_anomaly_enabled()
+        y = RaisesKeyError.apply(x)
+        with pytest.warns(UserWarning, match="Error detected in RaisesKeyErrorBackward. "
+                                             "Traceback of forward call"), \
+                pytest.raises(KeyError, match="boom"):
+            y.sum().backward()
+    assert not leafgrad.is_anomaly_enabled()
+
+
+def test_anomaly_mode_flags_nan_but_not_inf():  # review #16
+    with leafgrad.autograd.set_detect_anomaly(True):
+        zero = leaf([0.0, 1.0])
+        zero.sqrt().sum().backward()  # an infinite gradient is a valid result
+        assert zero.grad[0].item() == float("inf")
+        w = leaf([0.0, 1.0])
+        with pytest.warns(UserWarning, match="Error detected in DivBackward0"), \
+                pytest.raises(RuntimeError, match="Function 'DivBackward0' returned nan values "
+                                                  "in its 1th output"):
+            (w / w).sum().backward()
+    leafgrad.autograd.set_detect_anomaly(False)
+
+
+def test_view_modified_in_place_by_a_custom_function_updates_its_base_as_torch():
+    torch = pytest.importorskip("torch")
+    results = []
+    for m in (leafgrad, torch):
+        class MulTwo_(m.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                x.mul_(2)
+                ctx.mark_dirty(x)
+                return x
+
+            @staticmethod
+            def backward(ctx, grad):
+                return grad * 2
+
+        x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = x * 1
+        view = y[:2]
+        out = MulTwo_.apply(view)
+        (y * m.tensor([1.0, 10.0, 100.0])).sum().backward(retain_graph=True)
+        through_base = x.grad.tolist()
+        x.grad = None
+        out.sum().backward()
+        results.append((out is view, y.tolist(), through_base, x.grad.tolist()))
+    assert results[0] == results[1]

@@ -155,3 +155,53 @@ def test_node_hook_returning_the_wrong_number_of_gradients_raises():
     with pytest.raises(RuntimeError, match="MulBackward0(.|\n)*incorrect number of values "
                                            "\\(got 1, but expected 2\\)"):
         y.backward()
+
+
+def _bad_size(grad):
+    return grad.sum().reshape(1)
+
+
+def _bad_type(grad):
+    return grad.double()
+
+
+@pytest.mark.parametrize("where", ["leaf", "inner"])
+@pytest.mark.parametrize("hook, message", [
+    (_bad_size, "hook '_bad_size' has changed the size of value"),
+    (_bad_type, r"hook '_bad_type' has changed the type of value \(was torch.FloatTensor got "
+                r"torch.DoubleTensor\)"),
+    (lambda grad: 2.0, "expected Variable, but hook returned 'float'"),
+])
+def test_a_hook_may_not_change_the_size_or_type_of_a_gradient(where, hook, message):  # #7
+    x = leaf([1.0, 2.0, 3.0])
+    target = x if where == "leaf" else x * 2
+    target.register_hook(hook)
+    error = TypeError if "expected Variable" in message else RuntimeError
+    with pytest.raises(error, match=message):
+        (target * 2).sum().backward()
+    assert x.grad is None
+
+
+def test_hook_checks_match_torch():
+    torch = pytest.importorskip("torch")
+    messages = []
+    for m in (leafgrad, torch):
+        for hook in (_bad_size, _bad_type):
+            x = m.ones(3, requires_grad=True)
+            x.register_hook(hook)
+            with pytest.raises(RuntimeError) as error:
+                (x * 2).sum().backward()
+            messages.append(str(error.value))
+    assert messages[:2] == messages[2:]
+
+
+def test_node_hooks_are_checked_value_by_value():
+    x = leaf([1.0, 2.0])
+    y = x * 2
+    y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: (leafgrad.ones(3), None))
+    with pytest.raises(RuntimeError, match="has changed the size of value"):
+        y.sum().backward()
+    z = x * 2
+    z.grad_fn.register_prehook(lambda grad_outputs: (grad_outputs[0].double(),))
+    with pytest.raises(RuntimeError, match="has changed the type of value"):
+        z.sum().backward()

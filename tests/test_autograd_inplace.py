@@ -3,6 +3,8 @@ differentiable in-place ops on non-leaves and views; and bad inputs (shapes, dty
 leave their operands untouched."""
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -315,3 +317,229 @@ def test_setitem_with_a_bad_shape_raises_runtime_error():
     with pytest.raises(RuntimeError, match=r"\[5\](.|\n)*\[3\]|\[3\](.|\n)*\[5\]"):
         t[0] = leafgrad.ones(5)
     assert t._version == 0
+
+
+# -- views follow in-place changes of their base (torch regenerates their grad_fn) -------------
+def _view_after_base_mul(m):
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    y = x.clone()
+    v = y[0]  # taken before the in-place op on the base
+    y.mul_(3)
+    return v, [x]
+
+
+def _sibling_view_written(m):
+    x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x.clone()
+    a, b = y[:2], y[1:]
+    a.mul_(10)  # b[0] is a[1]
+    return b, [x]
+
+
+def _view_of_view_after_base_mul(m):
+    x = m.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    b = x.clone()
+    v = b.t()[0]
+    b.mul_(3)
+    return v * m.tensor([1.0, 5.0]), [x]
+
+
+def _buffer_gets_a_value_that_requires_grad(m):
+    w = m.tensor([5.0, 6.0], requires_grad=True)
+    buffer = m.zeros(4)
+    u = buffer[1:3]  # a view of a plain buffer ...
+    buffer[:2].copy_(w * 1)  # ... which another view fills with a value requiring grad
+    return u * m.tensor([2.0, 3.0]), [w]
+
+
+def _base_modified_under_no_grad(m):
+    x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 1
+    v = y[:2]
+    with m.no_grad():
+        y.mul_(2)
+    return v * v, [x]
+
+
+def _view_modified_twice_through_base_and_view(m):
+    x = m.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    y = x * 1
+    v, u = y[1:3], y[2:]
+    v.mul_(2)
+    y.add_(x)
+    u.pow_(2)
+    return v * m.arange(2.0) + u.sum() + y.sum(), [x]
+
+
+VIEW_CASES = {"view_after_base_mul": _view_after_base_mul,
+              "sibling_view_written": _sibling_view_written,
+              "view_of_view_after_base_mul": _view_of_view_after_base_mul,
+              "buffer_gets_a_value_that_requires_grad": _buffer_gets_a_value_that_requires_grad,
+              "base_modified_under_no_grad": _base_modified_under_no_grad,
+              "modified_through_base_and_views": _view_modified_twice_through_base_and_view}
+
+
+@pytest.mark.parametrize("name", list(VIEW_CASES))
+def test_views_follow_in_place_changes_of_their_base_as_torch(name):  # review #1
+    torch = pytest.importorskip("torch")
+    results = []
+    for module in (leafgrad, torch):
+        out, leaves = VIEW_CASES[name](module)
+        flags = (out.requires_grad, out.is_leaf)
+        out.sum().backward()
+        results.append((out.tolist(), flags, [leaf_.grad.tolist() for leaf_ in leaves]))
+    assert results[0] == results[1]
+
+
+def test_a_view_reads_its_new_history_lazily_and_once():
+    x = leaf([1.0, 2.0])
+    y = x * 1
+    v = y[1:]
+    old = v.grad_fn
+    y.mul_(3)
+    assert v._grad_fn is old  # nothing is replayed until the view is used ...
+    with leafgrad.no_grad():
+        new = v.grad_fn  # ... or its grad_fn is read (under no_grad too, as torch)
+    assert new is not old and new.next_functions[0][0] is y.grad_fn
+    assert v.grad_fn is new  # no further replay while the version stays
+
+
+def test_a_view_of_a_plain_tensor_stays_a_leaf_after_plain_in_place_ops():
+    buffer = leafgrad.zeros(3)
+    view = buffer[1:]
+    buffer.add_(1)
+    assert view.grad_fn is None and not view.requires_grad and view.is_leaf
+    assert (view * 2).grad_fn is None
+
+
+def test_retain_grad_of_a_view_follows_an_in_place_change_of_its_base():
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * 1
+    v = y[:2]
+    v.retain_grad()
+    y.mul_(2)
+    assert v.retains_grad
+    (v * v).sum().backward()
+    assert v.grad.tolist() == [4.0, 8.0]  # 2 v, with v = 2 x: torch gives the same
+
+
+def test_retain_grad_follows_an_in_place_op():  # review #6
+    x = leaf([1.0, 2.0])
+    y = x * 1
+    y.retain_grad()
+    y.mul_(3)
+    assert y.retains_grad
+    (y * y).sum().backward()
+    assert y.grad.tolist() == [6.0, 12.0] and x.grad.tolist() == [18.0, 36.0]
+
+
+def test_retain_grad_of_a_base_follows_an_in_place_op_on_its_view():  # review #6
+    x = leaf([1.0, 2.0])
+    y = x * 1
+    y.retain_grad()
+    y[0:1].mul_(3)
+    assert y.retains_grad
+    (y * y).sum().backward()
+    assert y.grad.tolist() == [6.0, 4.0]
+
+
+def test_hook_registered_before_an_in_place_op_stays_on_the_old_value():
+    x = leaf([1.0, 2.0])
+    y = x * 1
+    seen = []
+    y.register_hook(lambda g: seen.append(g.tolist()))
+    y.mul_(3)
+    (y * y).sum().backward()
+    assert seen == [[18.0, 36.0]]  # the gradient of the old y, as torch
+
+
+NO_GRAD_VIEW = "A view was created in no_grad mode and {} modified inplace with grad mode enabled"
+MULTI_OUTPUT = "This view is the output of a function that returns multiple views"
+
+
+def test_view_made_under_no_grad_cannot_follow_an_in_place_change_of_its_base():
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * 1
+    with leafgrad.no_grad():
+        v = y[:2]
+    y.mul_(2)
+    message = NO_GRAD_VIEW.format("its base or another view of its base has been")
+    with pytest.raises(RuntimeError, match=message):
+        _ = v.grad_fn
+    with pytest.raises(RuntimeError, match=message):
+        v * 2
+    with leafgrad.no_grad():
+        assert (v * 2).tolist() == [4.0, 8.0]  # torch reads no history under no_grad
+    with leafgrad.no_grad():
+        w = y[:2]
+    with pytest.raises(RuntimeError, match=NO_GRAD_VIEW.format("is being")):
+        w.mul_(2)  # directly
+    assert y.tolist() == [2.0, 4.0, 6.0]
+
+
+def test_outputs_of_multi_output_view_ops_cannot_be_modified_in_place():
+    x = leaf([1.0, 2.0, 3.0])
+    y = x * 1
+    first, second, _ = y.unbind()
+    with pytest.raises(RuntimeError, match="Output 0 of UnbindBackward0 is a view and is being "
+                                           "modified inplace. " + MULTI_OUTPUT):
+        first.mul_(2)
+    y.mul_(2)
+    with pytest.raises(RuntimeError, match="Output 1 of UnbindBackward0 is a view and its base "
+                                           "or another view of its base has been modified "
+                                           "inplace. " + MULTI_OUTPUT):
+        second.sum()
+    for row in leafgrad.zeros(2, 2):  # iteration unbinds: plain tensors can still be written
+        row.add_(1)
+
+
+@pytest.mark.parametrize("case", ["no_grad_view", "unbind", "split"])
+def test_view_in_place_errors_match_torch(case):
+    torch = pytest.importorskip("torch")
+    messages = []
+    for m in (leafgrad, torch):
+        y = m.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True) * 1
+        if case == "no_grad_view":
+            with m.no_grad():
+                view = y[1:]
+        else:
+            view = y.unbind()[1] if case == "unbind" else y.split(2)[1]
+        with pytest.raises(RuntimeError) as error:
+            view.mul_(2)
+        # (torch names the node UnbindBackward0 or Unbind depending on which outputs live)
+        messages.append(str(error.value).replace("Backward0", ""))
+    assert messages[0] == messages[1]
+
+
+# -- what an in-place op copies ----------------------------------------------------------------
+def _peak_bytes(action) -> int:
+    tracemalloc.start()
+    try:
+        action()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_in_place_op_copies_the_old_value_only_when_backward_needs_it():  # review #27
+    x = leafgrad.zeros(250_000, dtype=leafgrad.float64, requires_grad=True)
+    size = 250_000 * 8
+    y = x * 1
+    z = x * 1
+    w = leafgrad.full((250_000,), 2.0, dtype=leafgrad.float64, requires_grad=True)
+    # add_ saves nothing: only its result is allocated; mul_ by w saves the old value of z
+    assert _peak_bytes(lambda: y.add_(1.0)) < 1.5 * size
+    assert _peak_bytes(lambda: z.mul_(w)) > 1.5 * size
+    (y.sum() + z.sum()).backward()
+    assert np.all(x.grad.numpy() == 3.0) and np.all(w.grad.numpy() == 0.0)
+
+
+def test_in_place_op_whose_graph_keeps_a_view_of_the_old_value_uses_the_old_value():
+    x = leaf([1.0, 2.0])
+    w = leaf([5.0, 7.0])
+    y = x * 1
+    # the product saves a view of the old value: it must not see the new one
+    y._apply_inplace(lambda old: old.view(-1).view(2) * w, "test_")
+    assert y.tolist() == [5.0, 14.0]
+    y.sum().backward()
+    assert w.grad.tolist() == [1.0, 2.0] and x.grad.tolist() == [5.0, 7.0]

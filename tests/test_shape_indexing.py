@@ -323,6 +323,17 @@ def test_cat_skips_one_dimensional_empty_tensors_and_gives_them_an_empty_gradien
     (lambda x: x[leafgrad.tensor([True, False, True])], IndexError, r"shape of the mask \[3\]"),
     (lambda x: x[0, 0, 0], IndexError, "too many indices"),
     (lambda x: x[1.5], IndexError, "only integers, slices"),
+    (lambda x: x[:, ::-1], ValueError, "step must be greater than zero"),
+    (lambda x: x[::0], ValueError, "slice step cannot be zero"),
+    (lambda x: x.__setitem__(slice(None, None, -1), 1.0), ValueError,
+     "step must be greater than zero"),
+    (lambda x: x.reshape(2.0, 3), TypeError,
+     "reshape.*must be tuple of ints, but found element of type float at pos 0"),
+    (lambda x: x.reshape((3, True)), TypeError, "type bool at pos 1"),
+    (lambda x: x.view(6.0), TypeError, "view.*must be tuple of ints"),
+    (lambda x: x.expand(2, 3.0), TypeError, "expand.*type float at pos 1"),
+    (lambda x: x.permute(1.0, 0), TypeError, "permute.*must be tuple of ints"),
+    (lambda x: x.repeat(1, 2.5), TypeError, "repeat.*must be tuple of ints"),
     (lambda x: x.__setitem__(0, leafgrad.ones(2)), RuntimeError,
      r"shape mismatch: value tensor of shape \[2\] cannot be broadcast .* shape \[3\]"),
     (lambda x: x[leafgrad.tensor([0.0])], IndexError, "must be long, int, byte or bool"),
@@ -430,6 +441,22 @@ def test_setitem_forms_write_what_torch_writes(index, value):
         x[key] = module.tensor(value) if isinstance(value, list) else value
         results.append(x.tolist())
     assert results[0] == results[1]
+
+
+def test_an_empty_list_index_selects_nothing_as_torch():  # review #19
+    x = leafgrad.arange(6.0).reshape(2, 3).requires_grad_()
+    assert x[[]].shape == (0, 3) and x[:, []].shape == (2, 0)
+    x[[]].sum().backward()
+    assert x.grad.tolist() == [[0.0] * 3] * 2
+    y = leafgrad.zeros(3)
+    y[[]] = 1.0
+    assert y.tolist() == [0.0] * 3
+
+
+def test_integer_sizes_from_numpy_and_tensors_are_accepted():
+    x = leafgrad.ones(6)
+    assert x.reshape(np.int64(2), leafgrad.tensor(3)).shape == (2, 3)
+    assert x.view([np.int32(3), -1]).shape == (3, 2)
 
 
 def test_nonzero_of_a_zero_dim_tensor_counts_it_as_one_dimensional():

@@ -436,6 +436,130 @@ def test_promotion_table_matches_torch(symbol):
     assert not mismatches, "\n".join(mismatches[:20])
 
 
+# -- operands of other types (review #13, #19) -----------------------------------------------
+def test_comparison_with_none_or_other_objects_falls_back_to_identity_as_torch():
+    x = leafgrad.ones(2)
+    assert (x == None) is False and (x != None) is True  # noqa: E711
+    assert (x == "a") is False and (x != "a") is True
+    assert (x == [1.0, 1.0]) is False  # torch takes no lists as operands
+    assert [k for k, v in {"a": None}.items() if v == x] == []
+    with pytest.raises(TypeError, match="'<' not supported between instances of 'Tensor' and "
+                                        "'NoneType'"):
+        x < None  # noqa: B015
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        x in [None, 3]  # noqa: B015 - compares with 3 after None, as torch
+
+
+@pytest.mark.parametrize("other", [None, "a", [1.0, 2.0], (1.0, 2.0)],
+                         ids=["None", "str", "list", "tuple"])
+@pytest.mark.parametrize("op", [operator.add, operator.sub, operator.mul, operator.truediv,
+                                operator.floordiv, operator.mod, operator.pow, operator.matmul,
+                                operator.and_,
+                                operator.or_, operator.xor],
+                         ids=lambda op: op.__name__)
+def test_operators_with_unsupported_operands_raise_type_error(op, other):
+    x = leafgrad.tensor([1.0, 2.0]) if op not in (operator.and_, operator.or_, operator.xor) \
+        else leafgrad.tensor([True, False])
+    with pytest.raises(TypeError):
+        op(x, other)
+    if isinstance(other, str) and op is operator.mod:
+        return  # "a" % x is string formatting, which takes a tensor as a mapping (torch too)
+    with pytest.raises(TypeError):
+        op(other, x)
+
+
+def test_functions_refuse_lists_and_none_as_torch():
+    x = leafgrad.ones(3)
+    for call in (lambda: leafgrad.add(x, [1.0, 2.0, 3.0]), lambda: leafgrad.eq(x, None),
+                 lambda: leafgrad.maximum(x, [1.0]), lambda: x.clamp([0.0]),
+                 lambda: leafgrad.where(x > 0, x, [1.0, 2.0, 3.0]), lambda: x.fill_([1.0]),
+                 lambda: x.copy_([1.0, 2.0, 3.0]), lambda: x.masked_fill(x > 0, [1.0])):
+        with pytest.raises(TypeError, match="unsupported operand type"):
+            call()
+    assert x.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_operators_let_the_other_operand_answer():
+    class Other:
+        def __radd__(self, other):
+            return "radd"
+
+        def __rmul__(self, other):
+            return "rmul"
+
+        def __eq__(self, other):
+            return "eq"
+
+    x = leafgrad.ones(2)
+    assert x + Other() == "radd" and x * Other() == "rmul" and (x == Other()) == "eq"
+
+
+def test_numpy_operands_still_work():
+    x = leafgrad.ones(3)
+    assert (x + np.ones(3, dtype=np.float32)).dtype == leafgrad.float32
+    assert (x * np.float64(2.0)).tolist() == [2.0, 2.0, 2.0]
+
+
+def test_dtype_must_be_a_dtype_object_as_torch():
+    for bad in ("float32", np.float32, "banana"):
+        with pytest.raises(TypeError, match="must be torch.dtype"):
+            leafgrad.ones(2, dtype=bad)
+        with pytest.raises(TypeError, match="must be torch.dtype"):
+            leafgrad.tensor([1.0], dtype=bad)
+    assert leafgrad.ones(2, dtype=float).dtype == leafgrad.float64  # Python types pass
+
+
+# -- shapes that do not broadcast name the op and the shapes (review #14) ---------------------
+A23, B4 = leafgrad.ones(2, 3), leafgrad.ones(4)
+I23, J4 = leafgrad.ones(2, 3, dtype=leafgrad.int64), leafgrad.ones(4, dtype=leafgrad.int64)
+
+
+@pytest.mark.parametrize("name, call", [
+    ("where", lambda: leafgrad.where(A23 > 0, A23, B4)),
+    ("where", lambda: leafgrad.where(B4 > 0, A23, A23)),
+    ("lerp", lambda: leafgrad.lerp(A23, B4, 0.5)),
+    ("lerp", lambda: leafgrad.lerp(A23, A23, B4)),
+    ("clamp", lambda: leafgrad.clamp(A23, B4)),
+    ("clamp", lambda: leafgrad.clamp(A23, leafgrad.zeros(2, 1), B4)),
+    ("atan2", lambda: leafgrad.atan2(A23, B4)),
+    ("fmod", lambda: leafgrad.fmod(A23, B4)),
+    ("remainder", lambda: A23 % B4),
+    ("pow", lambda: A23 ** B4),
+    ("maximum", lambda: leafgrad.maximum(A23, B4)),
+    ("div", lambda: leafgrad.div(A23, B4, rounding_mode="floor")),
+    ("floor_divide", lambda: A23 // B4),
+    ("bitwise_and", lambda: I23 & J4),
+    ("bitwise_xor", lambda: leafgrad.bitwise_xor(I23, J4)),
+    ("eq", lambda: A23 == B4),
+    ("add", lambda: A23 + np.ones(4)),
+])
+def test_mismatched_shapes_name_the_op_and_the_shapes(name, call):
+    with pytest.raises(RuntimeError, match=rf"^{name}: (?=(.|\n)*\[2, 3\])(?=(.|\n)*\[4\])"):
+        call()
+
+
+# -- results without a graph stay volatile (review #18, the seed's C4) -----------------------
+@pytest.mark.parametrize("make", [
+    lambda v: v > 0, lambda v: v == v, lambda v: leafgrad.logical_not(v), lambda v: v.isnan(),
+    lambda v: v.isinf(), lambda v: v.isfinite(), lambda v: v.argmax(), lambda v: v.argmin(0),
+    lambda v: v.nonzero(), lambda v: v.nonzero(as_tuple=True)[0], lambda v: v.all(),
+    lambda v: v.any(1), lambda v: leafgrad.where(v > 0)[0], lambda v: v.bool() & v.bool(),
+    lambda v: v.long() | 1, lambda v: ~v.long(), lambda v: v.bool() ** True,
+    lambda v: leafgrad.zeros(2, 2).copy_(v)],
+    ids=["gt", "eq", "logical_not", "isnan", "isinf", "isfinite", "argmax", "argmin",
+         "nonzero", "nonzero_tuple", "all", "any", "where_1arg", "and", "or", "invert", "pow",
+         "copy_"])
+def test_results_computed_from_a_volatile_tensor_are_volatile(make):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        v = leafgrad.autograd.Variable(leafgrad.ones(2, 2), volatile=True)
+        result = make(v)
+        assert result.volatile and not result.requires_grad
+        assert not make(leafgrad.ones(2, 2)).volatile
+
+
 # -- devices and conversions ----------------------------------------------------------------
 def test_cpu_device_accepted_everywhere():
     cpu = leafgrad.device("cpu")
@@ -522,3 +646,50 @@ def test_numpy_operators_defer_to_tensor_reflected_operators():
     assert isinstance(product, leafgrad.Tensor) and product.grad_fn is not None
     total = array + leafgrad.ones(2)
     assert isinstance(total, leafgrad.Tensor) and total.shape == (4, 2)
+
+
+# -- copies and memory layout ---------------------------------------------------------------
+def test_deepcopy_of_a_view_is_an_independent_tensor():  # review #9
+    import copy
+    base = leafgrad.zeros(4)
+    copied = copy.deepcopy(base[:2])
+    w = leafgrad.tensor([5.0, 6.0], requires_grad=True)
+    copied.add_(w)
+    assert base.tolist() == [0.0, 0.0, 0.0, 0.0] and copied.tolist() == [5.0, 6.0]
+    assert copied._base is None and copied.requires_grad
+
+
+def test_deepcopy_leaves_hooks_behind_and_copies_user_attributes():  # review #9
+    import copy
+    x = leafgrad.ones(2, requires_grad=True)
+    seen = []
+    x.register_hook(lambda grad: seen.append("original"))
+    x.note = ["a"]
+    x2 = copy.deepcopy(x)
+    (x2 * 2).sum().backward()
+    assert seen == [] and x2.grad.tolist() == [2.0, 2.0] and x.grad is None
+    assert x2.note == ["a"] and x2.note is not x.note
+    assert copy.deepcopy([x, x])[0] is not x  # one copy per tensor, shared through the memo
+    pair = copy.deepcopy([x, x])
+    assert pair[0] is pair[1]
+
+
+def test_contiguous_returns_self_or_a_recorded_c_order_copy():  # review #20
+    x = leafgrad.ones(2, 3, requires_grad=True)
+    assert x.contiguous() is x
+    t = x.t()
+    c = t.contiguous()
+    assert not t.is_contiguous() and c.is_contiguous() and c.stride() == (2, 1)
+    assert c.grad_fn.name() == "CloneBackward0" and c._base is None
+    (c * leafgrad.arange(6.0).reshape(3, 2)).sum().backward()
+    assert x.grad.tolist() == [[0.0, 2.0, 4.0], [1.0, 3.0, 5.0]]
+
+
+@pytest.mark.parametrize("make", [lambda m: m.ones(2, 3).t(), lambda m: m.ones(2, 6)[:, ::2],
+                                  lambda m: m.ones(4, 6).t()[::2],
+                                  lambda m: m.ones(3, 1).expand(3, 4)])
+def test_clone_and_contiguous_strides_match_torch(make):  # review #20
+    torch = pytest.importorskip("torch")
+    strides = [(make(m).clone().stride(), make(m).contiguous().stride(),
+                make(m).clone().reshape(-1).shape) for m in (leafgrad, torch)]
+    assert strides[0] == strides[1]

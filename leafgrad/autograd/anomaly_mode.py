@@ -2,20 +2,30 @@
 from __future__ import annotations
 
 import traceback
+import warnings
 
 import numpy as np
 
 from leafgrad.autograd.grad_mode import STATE
 
-__all__ = ["detect_anomaly", "set_detect_anomaly"]
+__all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
+           "is_anomaly_check_nan_enabled"]
 
 
 class detect_anomaly:
-    """Context manager: record forward tracebacks, and check backward results for NaN."""
+    """Context manager: record forward tracebacks, and check backward results for NaN.
+
+    Example::
+
+        with leafgrad.autograd.detect_anomaly():
+            loss.backward()   # a failing backward names the forward line that made its node
+    """
 
     def __init__(self, check_nan: bool = True) -> None:
         self.check_nan = check_nan
         self.prev = (False, True)
+        warnings.warn("Anomaly Detection has been enabled. This mode will increase the runtime "
+                      "and should only be enabled for debugging.", UserWarning, stacklevel=2)
 
     def __enter__(self) -> None:
         self.prev = (STATE.anomaly, STATE.anomaly_check_nan)
@@ -37,30 +47,40 @@ class set_detect_anomaly(detect_anomaly):
 
 
 def is_anomaly_enabled() -> bool:
+    """True while anomaly detection is on (``torch.is_anomaly_enabled``)."""
     return STATE.anomaly
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    """True while anomaly detection also checks backward results for NaN."""
+    return STATE.anomaly_check_nan
 
 
 def record_forward_trace(node) -> None:
     node._anomaly_trace = "".join(traceback.format_stack()[:-3])
 
 
-def _forward_trace(node) -> str:
+def _warn_error_in(node) -> None:
+    """torch's report: a warning naming the node and the forward call that created it; the
+    error itself propagates unchanged."""
     trace = node._anomaly_trace
-    return f"\nTraceback of forward call that caused the error:\n{trace}" if trace else ""
+    warnings.warn(f"Error detected in {node.name()}. " + (
+        f"Traceback of forward call that caused the error:\n{trace}" if trace else
+        "No forward pass information available. Enable detect anomaly during forward pass "
+        "for more information."), UserWarning, stacklevel=2)
 
 
 def run_with_anomaly_check(node, grad_outputs, run):
     try:
         grads = run(node, grad_outputs)
-    except Exception as error:
-        raise type(error)(f"{error}\n(in the backward of {node.name()})"
-                          f"{_forward_trace(node)}") from error
-    if STATE.anomaly_check_nan:
-        for index, g in enumerate(grads):
-            if g is not None and hasattr(g, "_data") and g._data.dtype.kind == "f" and \
-                    not np.all(np.isfinite(g._data)):
-                raise RuntimeError(f"Function '{node.name()}' returned nan values in its "
-                                   f"{index}th output.{_forward_trace(node)}")
+        if STATE.anomaly_check_nan:
+            for index, g in enumerate(grads):
+                # NaN only, as torch: an infinite gradient (sqrt at 0) is a valid result
+                if g is not None and hasattr(g, "_data") and g._data.dtype.kind == "f" and \
+                        np.isnan(g._data).any():
+                    raise RuntimeError(f"Function '{node.name()}' returned nan values in its "
+                                       f"{index}th output.")
+    except Exception:
+        _warn_error_in(node)
+        raise
     return grads
-
-

@@ -56,7 +56,7 @@ def _root_gradients(outputs: tuple, grad_outputs: tuple, create_graph: bool) -> 
             raise TypeError(f"element {index} of tensors is a {type(output).__name__}, not a "
                             f"Tensor")
         gradient = grad_outputs[index] if grad_outputs else None
-        if not output._requires_grad:
+        if not output.requires_grad:
             raise RuntimeError(f"element {index} of tensors does not require grad and does not "
                                f"have a grad_fn: {_why_not_requires_grad(output)}")
         if gradient is None:
@@ -116,7 +116,7 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
                       stacklevel=caller)
     roots = _root_gradients(outputs, grad_outputs, create_graph)
     for t in input_tensors:
-        if not t._requires_grad:
+        if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     results = _execute(roots, input_tensors or None, retain_graph, create_graph,
                        accumulate=True)
@@ -151,7 +151,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     for index, t in enumerate(input_tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"inputs[{index}] is a {type(t).__name__}, not a Tensor")
-        if not t._requires_grad:
+        if not t.requires_grad:
             raise RuntimeError(f"One of the differentiated Tensors (inputs[{index}], shape "
                                f"{list(t.shape)}) does not require grad")
     grad_outs = _as_tuple(grad_outputs) if not isinstance(grad_outputs, (list, tuple)) \
@@ -171,7 +171,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
 
 
 def _capture_key(t: Tensor):
-    return (t._grad_accumulator(), 0) if t.grad_fn is None else (t.grad_fn, t._output_nr)
+    fn = t.grad_fn  # the property: a view modified through its base gets its current node
+    return (t._grad_accumulator(), 0) if fn is None else (fn, t._output_nr)
 
 
 def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph: bool,
@@ -197,11 +198,13 @@ def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph
     captures: dict = {}
     results: list = []
     needed = None
+    targets: set = set()
     if inputs is not None:
         results = [None] * len(inputs)
         for index, t in enumerate(inputs):
             captures.setdefault(_capture_key(t), []).append(index)
-        needed = _needed_nodes(dependencies, {key[0] for key in captures}, root_edges)
+        targets = {key[0] for key in captures}
+        needed = _needed_nodes(dependencies, targets, root_edges, run_targets=accumulate)
 
     # Pending gradients, per node: a list with one slot per output.
     buffers: dict = {}
@@ -216,11 +219,13 @@ def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None)
-            if grads is not None and (needed is None or node in needed):
-                input_grads = _run_node(node, grads, captures, results, retain_graph,
-                                        create_graph, accumulate)
-            else:
-                input_grads = None
+            input_grads = None
+            if grads is not None:
+                if needed is None or node in needed:
+                    input_grads = _run_node(node, grads, captures, results, retain_graph,
+                                            create_graph, accumulate)
+                elif node in targets:  # autograd.grad only reads its gradient
+                    _capture_only(node, grads, captures, results, create_graph)
             count = len(input_grads) if input_grads is not None else 0
             for index, edge in enumerate(node._edges):
                 if edge is None:
@@ -252,8 +257,11 @@ def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph
     return results
 
 
-def _needed_nodes(dependencies: dict, targets: set, root_edges: list) -> set:
-    """Nodes from which some target can be reached (only those run for autograd.grad)."""
+def _needed_nodes(dependencies: dict, targets: set, root_edges: list, run_targets: bool) -> set:
+    """The nodes to run when gradients are wanted for ``targets`` only: those with a target
+    below them. A target's own node runs only if another target lies below it (autograd.grad
+    reads its incoming gradient without running or freeing it), except for
+    ``backward(inputs=)`` (``run_targets``), which runs the inputs' nodes, as torch does."""
     # Kahn order from the roots, then a reverse sweep marks ancestors of targets.
     remaining = dict(dependencies)
     order = []
@@ -270,9 +278,15 @@ def _needed_nodes(dependencies: dict, targets: set, root_edges: list) -> set:
             if remaining[child] == 0:
                 ready.append(child)
     needed = set()
+    reaching = set()  # nodes from which a target can be reached, the targets included
     for node in reversed(order):
-        if node in targets or any(e is not None and e[0] in needed for e in node._edges):
+        if any(e is not None and e[0] in reaching for e in node._edges):
             needed.add(node)
+            reaching.add(node)
+        elif node in targets:
+            reaching.add(node)
+    if run_targets:
+        needed |= targets
     return needed
 
 
@@ -320,6 +334,39 @@ def _sum_to(gradient: Tensor, shape: tuple, node, index: int) -> Tensor:
     return gradient
 
 
+def _hook_name(hook) -> str:
+    return getattr(hook, "__name__", "<unknown>")
+
+
+def _checked(hook, original: Tensor | None, value):
+    """A hook's replacement for ``original`` (None keeps it), checked as torch checks it: a hook
+    may change a gradient's values, not its type or size."""
+    if value is None:
+        return original
+    if original is None:
+        raise RuntimeError("can't replace a None gradient with a non-None value")
+    if not isinstance(value, Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(value).__name__}'")
+    if value._data.dtype != original._data.dtype:
+        raise RuntimeError(f"hook '{_hook_name(hook)}' has changed the type of value (was "
+                           f"{original.type()} got {value.type()})")
+    if value._data.shape != original._data.shape:
+        raise RuntimeError(f"hook '{_hook_name(hook)}' has changed the size of value")
+    return value
+
+
+def _checked_all(hook, originals: tuple, values, node) -> tuple:
+    """A node hook's replacement for all of ``originals`` (None keeps them)."""
+    if values is None:
+        return tuple(originals)
+    if len(values) != len(originals):
+        raise RuntimeError(
+            f"hook '{_hook_name(hook)}' registered on {node.name()} has returned an incorrect "
+            f"number of values (got {len(values)}, but expected {len(originals)}): return one "
+            f"gradient (or None) per input")
+    return tuple(_checked(hook, original, value) for original, value in zip(originals, values))
+
+
 def _run_tensor_hooks(node, grads: list) -> None:
     hooks = node._tensor_pre_hooks
     if hooks:
@@ -327,9 +374,7 @@ def _run_tensor_hooks(node, grads: list) -> None:
             for hook in list(slot_hooks.values()):
                 if grads[output_nr] is None:
                     break
-                replaced = hook(grads[output_nr])
-                if replaced is not None:
-                    grads[output_nr] = replaced
+                grads[output_nr] = _checked(hook, grads[output_nr], hook(grads[output_nr]))
     retained = node._retained
     if retained:
         for output_nr, ref in retained.items():
@@ -338,29 +383,48 @@ def _run_tensor_hooks(node, grads: list) -> None:
             if tensor is None or gradient is None:
                 continue
             if tensor._grad is None:
-                tensor._grad = gradient if STATE.enabled else _wrap(gradient._data.copy(), False)
+                # a copy, as torch: the gradient may be the caller's own tensor (a root's)
+                tensor._grad = gradient.clone() if STATE.enabled else \
+                    _wrap(gradient._data.copy(), False)
             else:
                 tensor._grad = tensor._grad + gradient
 
 
-def _run_node(node, grads: list, captures: dict, results: list, retain_graph: bool,
-              create_graph: bool, accumulate: bool):
+def _capture(node, grads: list, captures: dict, results: list) -> None:
+    for output_nr, gradient in enumerate(grads):
+        for index in captures.get((node, output_nr), ()):
+            results[index] = gradient
+
+
+def _capture_only(node, grads: list, captures: dict, results: list, create_graph: bool) -> None:
+    """autograd.grad's gradient for a target node that need not run: after its tensor hooks
+    (a leaf's hooks included), as torch."""
+    if type(node) is AccumulateGrad:
+        _accumulate(node.variable, grads[0], captures.get((node, 0)), results, False,
+                    create_graph)
+        return
     if node._tensor_pre_hooks or node._retained:
         _run_tensor_hooks(node, grads)
-    if captures:
-        for output_nr, gradient in enumerate(grads):
-            for index in captures.get((node, output_nr), ()):
-                if type(node) is not AccumulateGrad:
-                    results[index] = gradient
+    _capture(node, grads, captures, results)
+
+
+def _run_node(node, grads: list, captures: dict, results: list, retain_graph: bool,
+              create_graph: bool, accumulate: bool):
     if type(node) is AccumulateGrad:
         _accumulate(node.variable, grads[0], captures.get((node, 0)), results, accumulate,
                     create_graph)
         return None
+    if captures and not accumulate:
+        # autograd.grad takes the gradient of a target that must also run (another target
+        # lies below it) before the tensor's hooks, as torch does
+        _capture(node, grads, captures, results)
+    if node._tensor_pre_hooks or node._retained:
+        _run_tensor_hooks(node, grads)
+    if captures and accumulate:
+        _capture(node, grads, captures, results)  # backward(inputs=): as retain_grad sees it
     if node._pre_hooks:
         for hook in list(node._pre_hooks.values()):
-            replaced = hook(tuple(grads))
-            if replaced is not None:
-                grads = list(replaced)
+            grads = list(_checked_all(hook, tuple(grads), hook(tuple(grads)), node))
     grad_outputs = grads if node._output_meta is None else materialize(node, grads)
     if STATE.anomaly:
         from leafgrad.autograd.anomaly_mode import run_with_anomaly_check
@@ -369,14 +433,8 @@ def _run_node(node, grads: list, captures: dict, results: list, retain_graph: bo
         input_grads = run_backward_of(node, grad_outputs)
     if node._hooks:
         for hook in list(node._hooks.values()):
-            replaced = hook(input_grads, tuple(grad_outputs))
-            if replaced is not None:
-                if len(replaced) != len(input_grads):
-                    raise RuntimeError(
-                        f"hook '{getattr(hook, '__name__', hook)}' registered on {node.name()} "
-                        f"has returned an incorrect number of values (got {len(replaced)}, but "
-                        f"expected {len(input_grads)}): return one gradient (or None) per input")
-                input_grads = tuple(replaced)
+            input_grads = _checked_all(hook, input_grads, hook(input_grads, tuple(grad_outputs)),
+                                       node)
     if not retain_graph:
         node._release()
     return input_grads
@@ -387,9 +445,7 @@ def _accumulate(leaf: Tensor, gradient: Tensor, capture, results: list, accumula
     hooks = leaf._hooks
     if hooks and hooks["grad"]:
         for hook in list(hooks["grad"].values()):
-            replaced = hook(gradient)
-            if replaced is not None:
-                gradient = replaced
+            gradient = _checked(hook, gradient, hook(gradient))
     if capture:
         for index in capture:
             results[index] = gradient
@@ -398,8 +454,11 @@ def _accumulate(leaf: Tensor, gradient: Tensor, capture, results: list, accumula
     if not leaf._requires_grad:  # frozen after the graph was built
         return
     if leaf._grad is None:
-        leaf._grad = gradient if create_graph else _wrap(np.array(gradient._data, copy=True),
-                                                         False)
+        # never the incoming tensor itself: it may be the caller's (a root's gradient), and a
+        # later backward adds into .grad in place (torch clones too, recording the copy with
+        # create_graph)
+        leaf._grad = gradient.clone() if create_graph else \
+            _wrap(np.array(gradient._data, copy=True), False)
     elif create_graph or leaf._grad._requires_grad:
         leaf._grad = leaf._grad + gradient
     else:
@@ -407,4 +466,3 @@ def _accumulate(leaf: Tensor, gradient: Tensor, capture, results: list, accumula
     if hooks and hooks["post"]:
         for hook in list(hooks["post"].values()):
             hook(leaf)
-

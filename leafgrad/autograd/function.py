@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from leafgrad._tensor import Tensor, _wrap
+from leafgrad._tensor import Tensor, _refresh_view, _wrap
 from leafgrad.autograd.grad_mode import STATE
 from leafgrad.utils.hooks import RemovableHandle
 
@@ -123,12 +123,6 @@ class Node:
         if had_state or arrays:
             self._freed = True
 
-    def _saved_summary(self) -> list:
-        """(shape, dtype) of each saved tensor, for pictures and explanations of the graph."""
-        return [(tuple(e[1].shape), e[1].dtype) if e[0] == OUTPUT else
-                (tuple(e[1]._data.shape), e[1]._data.dtype) for e in (self._saved or ())
-                if e is not None and e[0] != CONSTANT]
-
 
 _ARRAY_TYPES = {Tensor, np.ndarray}  # what a ctx may stash besides plain values
 
@@ -148,14 +142,14 @@ def unpack(node: Node, entry) -> Tensor | None:
     if entry[0] == INPUT:
         _, tensor, version = entry
         if tensor._version_counter[0] != version:
-            _raise_modified(node, tensor._data, tensor._output_nr if tensor.grad_fn else 0,
-                            tensor.grad_fn, tensor._version_counter[0], version)
+            _raise_modified(node, tensor._data, tensor._output_nr if tensor._grad_fn else 0,
+                            tensor._grad_fn, tensor._version_counter[0], version)
         return tensor
     _, array, counter, version, output_nr = entry
     if counter[0] != version:
         _raise_modified(node, array, output_nr, node, counter[0], version)
     tensor = _wrap(array, True)
-    tensor.grad_fn = node
+    tensor._grad_fn = node
     tensor._output_nr = output_nr
     tensor._version_counter = counter
     return tensor
@@ -176,7 +170,7 @@ def _raise_modified(node, array, output_nr, producer, found, expected):
 
 def _edge(tensor: Tensor) -> tuple:
     """The edge into the graph for a tensor that requires grad."""
-    fn = tensor.grad_fn
+    fn = tensor.grad_fn  # the property: a view's node is refreshed first
     data = tensor._data
     if fn is None:
         return (tensor._grad_accumulator(), 0, data.shape, data.dtype)
@@ -204,6 +198,9 @@ class _FunctionMeta(type):
         node_name = namespace.get("node_name") or name + cls._node_suffix
         cls._node_class = type(node_name, (cls,), {"_is_node_class": True, "__qualname__":
                                                    node_name, "__module__": cls.__module__})
+        # read once here rather than on every call: whether outputs need more than wrapping
+        cls._special_outputs = bool(getattr(cls, "is_view", False) or
+                                    getattr(cls, "saves_output", False))
 
 
 class Op(Node, metaclass=_FunctionMeta):
@@ -231,18 +228,7 @@ class Op(Node, metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        arrays = []
-        requires = False
-        why = None  # why the result will not require grad: 'volatile' blocks recording
-        for arg in args:
-            if isinstance(arg, Tensor):
-                arrays.append(arg._data)
-                if arg._requires_grad:
-                    requires = True
-                if arg._why_no_grad is not None:
-                    why = arg._why_no_grad
-            else:
-                arrays.append(arg)
+        arrays, requires, why = unpack_arguments(args)
         ctx = _new(cls._node_class)
         out = cls.forward(ctx, *arrays, **kwargs)
         if requires and why != "volatile":
@@ -252,7 +238,7 @@ class Op(Node, metaclass=_FunctionMeta):
                 for arg in args:
                     if isinstance(arg, Tensor) and arg._requires_grad:
                         data = arg._data
-                        fn = arg.grad_fn
+                        fn = arg._grad_fn  # views were refreshed by unpack_arguments
                         edges.append((arg._grad_accumulator() if fn is None else fn,
                                       arg._output_nr, data.shape, data.dtype))
                     else:
@@ -262,12 +248,12 @@ class Op(Node, metaclass=_FunctionMeta):
                     ctx._saved = [(INPUT, args[i], args[i]._version_counter[0])
                                   if isinstance(args[i], Tensor) else (CONSTANT, args[i])
                                   for i in cls.saved_inputs]
-                if type(out) is tuple or cls.is_view or cls.saves_output or STATE.anomaly:
+                if type(out) is tuple or cls._special_outputs or STATE.anomaly:
                     return _wrap_recorded_outputs(cls, ctx, args, out, kwargs)
                 result = _wrap(out, False)
                 if result._data.dtype.kind == "f":  # only floating outputs are differentiable
                     result._requires_grad = True
-                    result.grad_fn = ctx
+                    result._grad_fn = ctx
                 return result
             why = "no_grad"
         if type(out) is tuple:
@@ -283,6 +269,44 @@ class Op(Node, metaclass=_FunctionMeta):
 
 
 _new = object.__new__
+
+
+def unpack_arguments(args: tuple) -> tuple:
+    """(arrays, requires, why) for an op's arguments: their arrays (other arguments as given),
+    whether a Tensor argument requires grad, and why the result will not.
+
+    The reason ('no_grad', 'detach', 'volatile') is passed on to results that do not require
+    grad, for error messages; 'volatile' takes precedence over the others whatever the argument
+    order, since a volatile argument stops recording. A view whose base was modified in place
+    gets its current history first (only when recording: torch reads it only then). One loop
+    for Op.apply's hot path; Function.apply uses the same rules.
+    """
+    arrays = []
+    requires = False
+    why = None
+    for arg in args:
+        if isinstance(arg, Tensor):
+            if arg._base is not None and STATE.enabled:
+                _refresh_view(arg)
+            arrays.append(arg._data)
+            if arg._requires_grad:
+                requires = True
+            reason = arg._why_no_grad
+            if reason is not None and why != "volatile":
+                why = reason
+        else:
+            arrays.append(arg)
+    return arrays, requires, why
+
+
+def replay_view(base: Tensor, chain: tuple) -> Tensor:
+    """Apply the recorded view ops of ``chain`` (a view's ``_view_chain``) to ``base``,
+    differentiably."""
+    for op_class, kwargs, output_index in chain:
+        base = op_class.apply(base, **kwargs)
+        if output_index is not None:
+            base = base[output_index]
+    return base
 
 
 def _wrap_recorded_outputs(cls, ctx, args, out, kwargs):
@@ -304,7 +328,7 @@ def _wrap_output(array, ctx, output_nr) -> Tensor:
     tensor = _wrap(array, False)
     if tensor._data.dtype.kind == "f":  # only floating outputs are differentiable
         tensor._requires_grad = True
-        tensor.grad_fn = ctx
+        tensor._grad_fn = ctx
         tensor._output_nr = output_nr
         if ctx.saves_output and output_nr == 0:
             saved = ctx._saved if ctx._saved is not None else []
@@ -318,12 +342,21 @@ def _mark_views(result, source: Tensor, cls, kwargs) -> None:
     from its base, so that an in-place op on it can be replayed there (``Tensor._apply_inplace``).
     """
     base = source._base if source._base is not None else source
+    counter = source._version_counter
     for index, view in enumerate(result) if type(result) is tuple else ((None, result),):
         if not _shares_memory(view._data, source._data):
             continue
-        view._version_counter = source._version_counter
+        view._version_counter = counter
+        view._view_version = counter[0]
         view._base = base
         view._view_chain = source._view_chain + ((cls, kwargs, index),)
+        # torch forbids in-place changes of views made under no_grad or by multi-output ops
+        # once they matter to autograd; a view of such a view inherits the mark
+        creation = "no_grad" if not STATE.enabled else \
+            "multi_output" if index is not None else None
+        creation = creation or source._view_creation
+        if creation is not None:
+            view._view_creation = creation
 
 
 def _shares_memory(a, b) -> bool:
@@ -389,14 +422,7 @@ class Function(FunctionCtx, Node, metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        requires = False
-        why = None
-        for arg in args:
-            if isinstance(arg, Tensor):
-                if arg._requires_grad:
-                    requires = True
-                if arg._why_no_grad is not None:
-                    why = arg._why_no_grad
+        _, requires, why = unpack_arguments(args)
         ctx = cls._node_class()
         record = requires and why != "volatile" and STATE.enabled
         # torch sets needs_input_grad before forward, so forward can skip work too
@@ -437,15 +463,23 @@ class Function(FunctionCtx, Node, metaclass=_FunctionMeta):
             if id(o) in input_ids and id(o) not in dirty:
                 o = o.view_as(o)  # an input returned unchanged comes back as a new alias
             elif id(o) in dirty:
-                if o.grad_fn is None and o._requires_grad:
+                if o._grad_fn is None and o._requires_grad:
                     raise RuntimeError("a leaf Variable that requires grad has been used in an "
                                        "in-place operation (marked dirty in a custom Function).")
+                if o._base is not None and id(o) not in non_diff and o._data.dtype.kind == "f":
+                    _record_dirty_view(o, ctx, i)
+                    wrapped.append(o)
+                    continue
             if id(o) in non_diff or not o._data.dtype.kind == "f":
                 o._requires_grad = False
             else:
-                o.grad_fn = ctx
+                o._grad_fn = ctx
                 o._output_nr = i
                 o._requires_grad = True
+            if o._base is not None:  # a view: its node is ctx as of now
+                o._view_version = o._version_counter[0]
+                if id(o) not in dirty:  # (as torch: in-place on it would bypass ctx)
+                    o._view_creation = "custom_function"
             wrapped.append(o)
         ctx._output_meta = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else None
                                  for o in wrapped)
@@ -456,13 +490,27 @@ class Function(FunctionCtx, Node, metaclass=_FunctionMeta):
             for t in to_save:
                 if t is None:
                     saved.append(None)
-                elif id(t) in output_ids and t.grad_fn is ctx:
+                elif id(t) in output_ids and t._grad_fn is ctx:
                     saved.append((OUTPUT, t._data, t._version_counter, t._version_counter[0],
                                   output_ids[id(t)]))
                 else:
                     saved.append((INPUT, t, t._version_counter[0]))
             ctx._saved = saved
         return tuple(wrapped) if is_tuple else wrapped[0]
+
+
+def _record_dirty_view(view: Tensor, ctx, output_nr: int) -> None:
+    """A view that a custom Function modified in place (``mark_dirty``): as torch, the change is
+    recorded on the base (CopySlices of ctx's output), and the view's history then starts from
+    the base, so the base and its other views see it too."""
+    base = view._base
+    if base._requires_grad and base._grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad has been used in an "
+                           "in-place operation (marked dirty in a custom Function).")
+    from leafgrad.ops.shape import write_view_into_base  # the view machinery, with the view ops
+    result = _wrap(view._data, True)
+    result._grad_fn, result._output_nr = ctx, output_nr
+    write_view_into_base(view, result, bump_version=False)  # mark_dirty counted the change
 
 
 def once_differentiable(backward: Callable) -> Callable:
@@ -521,10 +569,11 @@ def run_backward_of(node: Node, grad_outputs: tuple) -> tuple:
 
 
 def materialize(node: Node, grad_outputs: list) -> tuple:
-    """Zeros for outputs that received no gradient (unless the function asked not to)."""
+    """Zeros for tensor outputs that received no gradient (unless the function asked not to);
+    a non-tensor output of a custom function (meta None) always gets None, as in torch."""
     if not node._materialize_grads:
         return tuple(grad_outputs)
     from leafgrad._tensor import zeros_like_array
-    return tuple(g if g is not None else zeros_like_array(*meta)
+    return tuple(g if g is not None or meta is None else zeros_like_array(*meta)
                  for g, meta in zip(grad_outputs, node._output_meta))
 

@@ -34,19 +34,23 @@ def _quiet(ufunc, *arrays):
 
 
 # -- promotion -----------------------------------------------------------------------------
+_OPERAND_TYPES = (Tensor, bool, int, float, xp.generic, xp.ndarray)  # what _as_operand takes
+
+
 def _as_operand(value):
-    """Tensors pass through; NumPy scalars become Python numbers; other data becomes a tensor."""
+    """Tensors pass through; NumPy scalars become Python numbers and NumPy arrays tensors.
+    Anything else (lists included, as torch) raises TypeError."""
     if isinstance(value, Tensor):
         return value
     if isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, xp.generic):
         return value.item()
-    if isinstance(value, (list, tuple, xp.ndarray)):
+    if isinstance(value, xp.ndarray):
         from leafgrad._factories import tensor
         return tensor(value)
     raise TypeError(f"unsupported operand type {type(value).__name__}: expected a Tensor or a "
-                    f"number")
+                    f"number (make a tensor of a list with leafgrad.tensor(...) first)")
 
 
 def result_type(*operands) -> xp.dtype:
@@ -60,10 +64,13 @@ def result_type(*operands) -> xp.dtype:
     return _dtype.promote_arrays(tuple(dims), tuple(zero_dims), tuple(scalars))
 
 
-def promote(*operands, floating: bool = False):
+def promote(*operands, floating: bool = False, op_name: str | None = None):
     """Cast tensor operands to their torch result dtype (to the default float when
-    ``floating`` and the result would be integral). Returns the operands and that dtype."""
+    ``floating`` and the result would be integral). Returns the operands and that dtype.
+    With ``op_name`` (elementwise ops), first check that the tensors broadcast together."""
     operands = tuple(_as_operand(x) for x in operands)
+    if op_name is not None:
+        _check_shapes(op_name, *operands)
     target = result_type(*operands)
     if floating and target.kind != "f":
         target = _dtype.get_default_dtype().np_dtype
@@ -91,8 +98,7 @@ def _binary(op_class, op_name: str, a, b):
         if a._data.shape != b._data.shape:
             _check_shapes(op_name, a, b)
         return op_class.apply(a, b)
-    _check_shapes(op_name, a, b)
-    (a, b), _ = promote(a, b)
+    (a, b), _ = promote(a, b, op_name=op_name)
     return op_class.apply(a, b)
 
 
@@ -103,15 +109,22 @@ def _floating_unary(op_class, x: Tensor, **kwargs):
     return op_class.apply(x, **kwargs)
 
 
-def _check_shapes(op_name: str, a, b) -> None:
-    """Name both shapes when two tensors do not broadcast."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.shape != b._data.shape:
-        try:
-            xp.broadcast_shapes(a._data.shape, b._data.shape)
-        except ValueError:
+def _check_shapes(op_name: str, *operands) -> None:
+    """Name the op and the shapes when its tensor (or array) operands do not broadcast."""
+    shapes = [x._data.shape if isinstance(x, Tensor) else x.shape for x in operands
+              if isinstance(x, (Tensor, xp.ndarray))]
+    if len(shapes) < 2 or all(shape == shapes[0] for shape in shapes):
+        return
+    try:
+        xp.broadcast_shapes(*shapes)
+    except ValueError:
+        if len(shapes) == 2:
             raise RuntimeError(
-                f"{op_name}: the size of tensor a ({list(a.shape)}) must match the size of "
-                f"tensor b ({list(b.shape)}) or be broadcastable to it") from None
+                f"{op_name}: the size of tensor a ({list(shapes[0])}) must match the size of "
+                f"tensor b ({list(shapes[1])}) or be broadcastable to it") from None
+        listed = ", ".join(str(list(shape)) for shape in shapes)
+        raise RuntimeError(f"{op_name}: the shapes of its tensors ({listed}) do not broadcast "
+                           f"together: each dimension must be equal or 1") from None
 
 
 # -- arithmetic ----------------------------------------------------------------------------
@@ -176,7 +189,11 @@ class Div(Op):
 
 
 class FloorDivide(Op):
-    """No derivative: backward raises, as in torch."""
+    """No derivative: backward raises, as torch's floor_divide (and ``//``), whose grad_fn is
+    named NotImplemented. ``div(rounding_mode='floor')`` is :class:`DivRounding` instead, whose
+    gradient is zero."""
+
+    node_name = "NotImplemented"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -186,6 +203,30 @@ class FloorDivide(Op):
     def backward(ctx, grad):
         raise RuntimeError("derivative for floor_divide is not implemented: detach() its "
                            "inputs, or use div() for a differentiable quotient")
+
+
+class DivRounding(Op):
+    """self: 0;  other: 0  (div with rounding_mode 'floor' or 'trunc' is piecewise constant:
+    torch's DivBackward2 gives zero gradients)"""
+
+    node_name = "DivBackward2"
+
+    @staticmethod
+    def forward(ctx, a, b, rounding_mode):
+        quotient = _quiet(xp.floor_divide, a, b)
+        if rounding_mode == "floor":
+            return quotient
+        if quotient.dtype.kind == "f":
+            return _quiet(xp.trunc, _quiet(xp.divide, a, b)).astype(quotient.dtype, copy=False)
+        # integer division rounded towards zero: the floor, plus one where it rounded down
+        rounded_down = (_quiet(xp.remainder, a, b) != 0) & ((xp.asarray(a) < 0) != (b < 0))
+        return (quotient + rounded_down).astype(quotient.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        zeros = _wrap(xp.zeros_like(grad._data), False)
+        needs = ctx.needs_input_grad
+        return (zeros if needs[0] else None), (zeros if needs[1] else None)
 
 
 class Remainder(Op):
@@ -245,9 +286,9 @@ class Pow(Op):
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
         exponent = ctx.exponent
-        if exponent == 0:
-            return grad * 0
-        return grad * exponent * a ** (exponent - 1)
+        if exponent == 0:  # torch: zeros_like(self)
+            return _wrap(xp.zeros_like(a._data), False)
+        return grad * (a ** (exponent - 1) * exponent)  # torch's order of the products
 
 
 class PowTensor(Op):
@@ -266,19 +307,25 @@ class PowTensor(Op):
         a, b, result = ctx.saved_tensors
         needs = ctx.needs_input_grad
         grad_a = grad_b = None
-        if needs[0]:
-            # torch: where exponent == 0 the gradient is 0, even at self == 0
-            grad_a = where(b == 0, 0.0, grad * b * a ** (b - 1))
-        if needs[1]:
-            # torch: the exponent's gradient is 0 where self == 0 and exponent >= 0
-            grad_b = where((a == 0) & (b >= 0), 0.0, grad * result * log(a))
+        # torch's formulas, so that NaN and inf propagate the same way in double backward; the
+        # branches masked out may hold 0 * inf (at self == 0), which NumPy would warn about
+        with xp.errstate(invalid="ignore"):
+            if needs[0]:
+                # where exponent == 0 the gradient is 0, even at self == 0
+                grad_a = Where.apply(0.0, grad * (b * a ** (b - 1)), condition=b._data == 0)
+            if needs[1]:
+                # the exponent's gradient is 0 where self == 0 and exponent >= 0
+                masked = (a._data == 0) & (b._data >= 0)
+                grad_b = grad * Where.apply(0.0, result * log(a), condition=masked)
         return grad_a, grad_b
 
 
 class PowScalarBase(Op):
-    """exponent: grad * result * log(base)   (a number raised to a tensor)"""
+    """exponent: grad * result * log(base)   (a number raised to a tensor; for base 0, torch
+    takes 0 where exponent >= 0, and result * log(0) = -inf where exponent < 0)"""
 
     node_name = "PowBackward2"  # torch's name for pow(Scalar, Tensor)
+    saved_inputs = (0,)
     saves_output = True
 
     @staticmethod
@@ -288,10 +335,12 @@ class PowScalarBase(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        (result,) = ctx.saved_tensors
-        if ctx.base == 0:  # torch: 0 ** x has gradient 0 for x >= 0
-            return grad * 0
-        return grad * result * math.log(ctx.base)
+        exponent, result = ctx.saved_tensors
+        base = ctx.base
+        if base == 0:
+            with xp.errstate(invalid="ignore"):  # 0 * -inf where exponent >= 0, masked out
+                return grad * Where.apply(0.0, result * -math.inf, condition=exponent._data >= 0)
+        return grad * result * (math.log(base) if base > 0 else math.nan)  # log(base < 0): NaN
 
 
 class Neg(Op):
@@ -641,6 +690,12 @@ class Tanh(Op):
         return grad * (1 - result * result)
 
 
+def _sigmoid_array(a: xp.ndarray) -> xp.ndarray:
+    # exp of -|a| only: stable for large |a| in either sign
+    e = xp.exp(-xp.abs(a))
+    return xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+
+
 class Sigmoid(Op):
     """self: grad * result * (1 - result)"""
 
@@ -648,9 +703,7 @@ class Sigmoid(Op):
 
     @staticmethod
     def forward(ctx, a):
-        # exp of -|a| only: stable for large |a| in either sign
-        e = xp.exp(-xp.abs(a))
-        return xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+        return _sigmoid_array(a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -764,9 +817,111 @@ class Round(_Rounding):
         return xp.round(a, decimals)  # half to even, as torch
 
 
+# -- gradients of piecewise-linear functions ------------------------------------------------
+class _PiecewiseLinearBackward(Op):
+    """grad times the slope of the piece ``source`` lies in (torch's threshold_backward,
+    hardtanh_backward, leaky_relu_backward).
+
+    grad_output: the same op applied to grad;  source: 0
+
+    As in torch, ``source`` (the saved input, or relu's output) is an input of this recorded op
+    whose derivative is zero: with create_graph the gradient requires grad, and differentiating
+    it again gives zeros instead of an error. Subclasses define ``scale``.
+    """
+
+    saved_inputs = (1,)
+
+    @staticmethod
+    def scale(grad, source, **params):
+        raise NotImplementedError
+
+    @staticmethod
+    def forward(ctx, grad, source, **params):
+        ctx.params = params
+        return ctx.scale(grad, source, **params)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (source,) = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        grad_grad = ctx.apply(grad, source, **ctx.params) if needs[0] else None
+        grad_source = _wrap(xp.zeros_like(source._data), False) if needs[1] else None
+        return grad_grad, grad_source
+
+
+class ThresholdBackward(_PiecewiseLinearBackward):
+    """grad where source > threshold, else 0 (relu: source is the output, relu'(0) = 0)"""
+
+    @staticmethod
+    def scale(grad, source, threshold):
+        return xp.where(source <= threshold, 0, grad)  # torch's test: a NaN source passes grad
+
+
+class HardtanhBackward(_PiecewiseLinearBackward):
+    """grad where min_val < source < max_val, else 0 (the bounds get 0, as torch)"""
+
+    @staticmethod
+    def scale(grad, source, min_val, max_val):
+        return xp.where((source <= min_val) | (source >= max_val), 0, grad)
+
+
+class LeakyReluBackward(_PiecewiseLinearBackward):
+    """grad where source > 0, grad * negative_slope elsewhere (0 included)"""
+
+    @staticmethod
+    def scale(grad, source, negative_slope):
+        return xp.where(source > 0, grad, grad * negative_slope)
+
+
+class EluBackward(Op):
+    """grad * scale where self > 0, grad * alpha * scale * exp(self) elsewhere (0 included);
+    torch's elu_backward, recorded so that create_graph differentiates it as torch does:
+
+    grad_output: elu_backward(grad, self);  self: elu_backward(grad * grad_output, self) where
+    self < 0, else 0 (so the second derivative at 0 is 0, as torch)
+    """
+
+    saved_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, grad, source, alpha, scale):
+        ctx.alpha, ctx.scale = alpha, scale
+        negative = grad * (alpha * scale) * xp.exp(xp.minimum(source, 0))
+        return xp.where(source <= 0, negative, grad * scale)
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_output, source = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        params = {"alpha": ctx.alpha, "scale": ctx.scale}
+        grad_grad = EluBackward.apply(grad, source, **params) if needs[0] else None
+        grad_source = None
+        if needs[1]:
+            curvature = EluBackward.apply(grad * grad_output, source, **params)
+            grad_source = Where.apply(curvature, 0.0, condition=source._data < 0)
+        return grad_grad, grad_source
+
+
+class MulConstant(Op):
+    """self: grad * factor  (``factor`` a constant array: masks and tie shares of the
+    gradients of clamp, maximum/minimum, amax and the inf-norm, which do not depend on the
+    input differentiably, as torch)"""
+
+    node_name = "MulBackward0"
+
+    @staticmethod
+    def forward(ctx, a, factor):
+        ctx.factor = factor
+        return _quiet(xp.multiply, a, factor).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return MulConstant.apply(grad, factor=ctx.factor)
+
+
 # -- activations ---------------------------------------------------------------------------
 class Relu(Op):
-    """self: grad * (result > 0)   (relu'(0) = 0)"""
+    """self: threshold_backward(grad, result, 0)  (relu'(0) = 0; the output is saved)"""
 
     saves_output = True
 
@@ -777,11 +932,12 @@ class Relu(Op):
     @staticmethod
     def backward(ctx, grad):
         (result,) = ctx.saved_tensors
-        return grad * (result._data > 0)
+        return ThresholdBackward.apply(grad, result, threshold=0)
 
 
 class Hardtanh(Op):
-    """self: grad where min_val < self < max_val, else 0 (bounds excluded, as torch)"""
+    """self: hardtanh_backward(grad, self, min_val, max_val)  (grad where min_val < self <
+    max_val, else 0: the bounds excluded, as torch)"""
 
     saved_inputs = (0,)
 
@@ -794,11 +950,12 @@ class Hardtanh(Op):
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
         low, high = ctx.bounds
-        return grad * ((a._data > low) & (a._data < high))
+        return HardtanhBackward.apply(grad, a, min_val=low, max_val=high)
 
 
 class LeakyRelu(Op):
-    """self: grad where self > 0, grad * negative_slope elsewhere"""
+    """self: leaky_relu_backward(grad, self, negative_slope)  (grad where self > 0,
+    grad * negative_slope elsewhere)"""
 
     saved_inputs = (0,)
 
@@ -810,14 +967,14 @@ class LeakyRelu(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad * xp.where(a._data > 0, 1.0, ctx.negative_slope).astype(a._data.dtype)
+        return LeakyReluBackward.apply(grad, a, negative_slope=ctx.negative_slope)
 
 
 class Elu(Op):
-    """self: grad * scale where self > 0, else grad * (result + alpha * scale)  (elu, selu)"""
+    """self: elu_backward(grad, self)  (grad * scale where self > 0, else
+    grad * alpha * scale * exp(self); elu, and selu with its constants)"""
 
     saved_inputs = (0,)
-    saves_output = True
 
     @staticmethod
     def forward(ctx, a, alpha=1.0, scale=1.0):
@@ -827,10 +984,8 @@ class Elu(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        a, result = ctx.saved_tensors
-        positive = a._data > 0
-        return where(positive, grad * ctx.scale,
-                     grad * (result + ctx.alpha * ctx.scale) * ~positive)
+        (a,) = ctx.saved_tensors
+        return EluBackward.apply(grad, a, alpha=ctx.alpha, scale=ctx.scale)
 
 
 class Gelu(Op):
@@ -862,7 +1017,8 @@ class Gelu(Op):
 
 
 class Softplus(Op):
-    """self: grad * sigmoid(beta * self), linear (grad) where beta * self > threshold"""
+    """self: softplus_backward(grad, self)  (grad * sigmoid(beta * self), linear (grad) where
+    beta * self > threshold)"""
 
     saved_inputs = (0,)
 
@@ -876,8 +1032,39 @@ class Softplus(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        scaled = a * ctx.beta
-        return where(scaled._data > ctx.threshold, grad, grad * sigmoid(scaled))
+        return SoftplusBackward.apply(grad, a, beta=ctx.beta, threshold=ctx.threshold)
+
+
+class SoftplusBackward(Op):
+    """grad where beta * self > threshold, else grad * sigmoid(beta * self): torch's
+    softplus_backward, recorded so that create_graph differentiates it as torch does:
+
+    grad_output: softplus_backward(grad, self);  self: grad * grad_output * s * (1 - s) * beta
+    with s = sigmoid(beta * self), only where beta * self < threshold (so at the threshold the
+    first derivative is the soft one and the second is 0, as torch)
+    """
+
+    saved_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, grad, source, beta, threshold):
+        ctx.beta, ctx.threshold = beta, threshold
+        scaled = source * beta
+        return xp.where(scaled > threshold, grad, grad * _sigmoid_array(scaled))
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_output, source = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        beta, threshold = ctx.beta, ctx.threshold
+        grad_grad = grad_source = None
+        if needs[0]:
+            grad_grad = SoftplusBackward.apply(grad, source, beta=beta, threshold=threshold)
+        if needs[1]:
+            s = sigmoid(source * beta)
+            below = (source._data * beta < threshold).astype(source._data.dtype)
+            grad_source = MulConstant.apply(grad * grad_output * (1 - s) * s, factor=below) * beta
+        return grad_grad, grad_source
 
 
 # -- two-input elementwise -----------------------------------------------------------------
@@ -891,7 +1078,8 @@ def _clamp_array(a, low, high):
 
 
 class ClampScalar(Op):
-    """self: grad where min <= self <= max (bounds included, as torch)"""
+    """self: grad where min <= self <= max, else 0 (bounds included, as torch; nothing passes
+    when min > max)"""
 
     node_name = "ClampBackward1"  # torch's name for clamp with number bounds
     saved_inputs = (0,)
@@ -904,17 +1092,23 @@ class ClampScalar(Op):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        keep = xp.ones(a._data.shape, dtype=bool)
-        if ctx.low is not None:
-            keep &= a._data >= ctx.low
-        if ctx.high is not None:
-            keep &= a._data <= ctx.high
-        return grad * keep
+        return Where.apply(grad, 0.0, condition=_clamp_keeps(a._data, ctx.low, ctx.high))
+
+
+def _clamp_keeps(x, low, high):
+    """Where clamp passes the gradient on to its input: low <= x <= high (torch)."""
+    if low is None:
+        return x <= high
+    if high is None:
+        return x >= low
+    return (x >= low) & (x <= high)
 
 
 class Clamp(Op):
-    """self: grad where min <= self <= max (bounds included, as torch); min/max tensors get
-    the gradient where they are the result"""
+    """self: grad where min <= self <= max, else 0 (bounds included, as torch);
+    min: grad where self < min and min < max;  max: grad where self > max or max < min.
+    When min > max the result is max, and max gets the whole gradient (torch's
+    clamp_backward_min_max)."""
 
     saved_inputs = (0, 1, 2)
 
@@ -925,27 +1119,25 @@ class Clamp(Op):
     @staticmethod
     def backward(ctx, grad):
         a, low, high = ctx.saved_tensors
-        data = a._data
-        keep = xp.ones(data.shape, dtype=bool)
-        low_wins = high_wins = None
-        if low is not None:
-            low_data = low._data if isinstance(low, Tensor) else low
-            keep &= data >= low_data
-            low_wins = data < low_data
-        if high is not None:
-            high_data = high._data if isinstance(high, Tensor) else high
-            keep &= data <= high_data
-            high_wins = data > high_data
-            if low_wins is not None:  # when min > max the result is max
-                low_wins = low_wins & ~high_wins
+        x = a._data
+        low = low._data if isinstance(low, Tensor) else low
+        high = high._data if isinstance(high, Tensor) else high
         needs = ctx.needs_input_grad
-        grad_low = grad * low_wins if len(needs) > 1 and needs[1] else None
-        grad_high = grad * high_wins if len(needs) > 2 and needs[2] else None
-        return grad * keep, grad_low, grad_high
+        grad_self = grad_low = grad_high = None
+        if needs[0]:
+            grad_self = Where.apply(grad, 0.0, condition=_clamp_keeps(x, low, high))
+        if needs[1]:
+            low_wins = x < low if high is None else (x < low) & (low < high)
+            grad_low = Where.apply(grad, 0.0, condition=low_wins)
+        if needs[2]:
+            high_wins = x > high if low is None else (x > high) | (high < low)
+            grad_high = Where.apply(grad, 0.0, condition=high_wins)
+        return grad_self, grad_low, grad_high
 
 
 class Maximum(Op):
-    """self: grad where self > other, grad / 2 on ties;  other: the rest (as torch)"""
+    """self: grad where self > other, grad / 2 on ties, 0 where self < other;  other: the
+    mirror image (torch's formula: where either is NaN, both get grad)"""
 
     saved_inputs = (0, 1)
 
@@ -956,11 +1148,12 @@ class Maximum(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return _tie_split(grad, a, b, xp.greater)
+        return _tie_split(grad, a, b, ctx.needs_input_grad, xp.less)
 
 
 class Minimum(Op):
-    """self: grad where self < other, grad / 2 on ties;  other: the rest (as torch)"""
+    """self: grad where self < other, grad / 2 on ties, 0 where self > other;  other: the
+    mirror image (torch's formula: where either is NaN, both get grad)"""
 
     saved_inputs = (0, 1)
 
@@ -971,15 +1164,24 @@ class Minimum(Op):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return _tie_split(grad, a, b, xp.less)
+        return _tie_split(grad, a, b, ctx.needs_input_grad, xp.greater)
 
 
-def _tie_split(grad, a, b, wins):
+def _tie_split(grad, a, b, needs, loses):
+    """Gradients of maximum/minimum: an operand gets 0 where it ``loses`` to the other, half
+    on ties, all of grad elsewhere (torch: where(self == other, grad / 2, grad)
+    .masked_fill_(self loses, 0))."""
     a_data, b_data = a._data, b._data
     dtype = grad._data.dtype
-    share_a = xp.where(wins(a_data, b_data), 1.0, xp.where(a_data == b_data, 0.5, 0.0))
-    share_a = share_a.astype(dtype)
-    return grad * share_a, grad * (1 - share_a)
+    tie = a_data == b_data
+    grads = []
+    for needed, mine, theirs in ((needs[0], a_data, b_data), (needs[1], b_data, a_data)):
+        if needed:
+            share = xp.where(tie, 0.5, xp.where(loses(mine, theirs), 0.0, 1.0)).astype(dtype)
+            grads.append(MulConstant.apply(grad, factor=share))
+        else:
+            grads.append(None)
+    return tuple(grads)
 
 
 class Where(Op):
@@ -994,9 +1196,8 @@ class Where(Op):
     def backward(ctx, grad):
         condition = ctx.condition
         needs = ctx.needs_input_grad
-        zero = xp.zeros((), dtype=grad._data.dtype)
-        return (where(condition, grad, zero) if needs[0] else None,
-                where(condition, zero, grad) if needs[1] else None)
+        return (Where.apply(grad, 0.0, condition=condition) if needs[0] else None,
+                Where.apply(0.0, grad, condition=condition) if needs[1] else None)
 
 
 class Lerp(Op):
@@ -1039,8 +1240,10 @@ class Clone(Op):
     """self: grad"""
 
     @staticmethod
-    def forward(ctx, a):
-        return a.copy()
+    def forward(ctx, a, order="K"):
+        # "K" keeps the input's memory layout (torch's preserve_format: a transposed tensor's
+        # clone is transposed too); contiguous() asks for "C"
+        return a.copy(order=order)
 
     @staticmethod
     def backward(ctx, grad):
@@ -1051,8 +1254,7 @@ class Clone(Op):
 def add(input, other, *, alpha=1):
     """``input + alpha * other`` with broadcasting and torch's type promotion."""
     if alpha != 1:
-        _check_shapes("add", input, other)
-        (input, other), _ = promote(input, other)
+        (input, other), _ = promote(input, other, op_name="add")
         return Add.apply(input, other, alpha=alpha)
     return _binary(Add, "add", input, other)
 
@@ -1069,8 +1271,7 @@ def sub(input, other, *, alpha=1):
                            "If you are trying to invert a mask, use the `~` or `logical_not()` "
                            "operator instead.")
     if alpha != 1:
-        _check_shapes("sub", input, other)
-        (input, other), _ = promote(input, other)
+        (input, other), _ = promote(input, other, op_name="sub")
         return Sub.apply(input, other, alpha=alpha)
     return _binary(Sub, "sub", input, other)
 
@@ -1081,35 +1282,37 @@ def mul(input, other):
 
 
 def div(input, other, *, rounding_mode: str | None = None):
-    """True division (integers divide to the default float dtype), or ``'floor'``/``'trunc'``."""
-    _check_shapes("div", input, other)
+    """True division (integers divide to the default float dtype), or ``'floor'``/``'trunc'``
+    rounding, whose gradient is zero (as torch)."""
     if rounding_mode is None:
-        (a, b), _ = promote(input, other, floating=True)
+        (a, b), _ = promote(input, other, floating=True, op_name="div")
         return Div.apply(a, b)
-    if rounding_mode == "floor":
-        return floor_divide(input, other)
-    if rounding_mode == "trunc":
-        (a, b), target = promote(input, other)
-        if target.kind == "f":
-            return trunc(Div.apply(a, b))
-        return Cast.apply(Div.apply(*promote(a, b, floating=True)[0]).trunc(), target)
-    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
-                     f"found '{rounding_mode}'")
+    if rounding_mode not in ("floor", "trunc"):
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                         f"but found '{rounding_mode}'")
+    a, b = _integer_division_operands("div", f"div_{rounding_mode}", input, other)
+    return DivRounding.apply(a, b, rounding_mode=rounding_mode)
+
+
+def _integer_division_operands(op_name: str, kernel: str, input, other) -> list:
+    """The promoted operands of a rounding division; refuses bool and integer division by 0."""
+    (a, b), target = promote(input, other, op_name=op_name)
+    if target.kind == "b":
+        raise NotImplementedError(f"\"{kernel}_cpu\" not implemented for 'Bool'")
+    if target.kind in "iu" and xp.any(xp.asarray(b._data if isinstance(b, Tensor) else b) == 0):
+        raise RuntimeError(f"ZeroDivisionError: integer division by zero in {kernel}")
+    return [a, b]
 
 
 def floor_divide(input, other):
-    """``floor(input / other)``; no gradient flows."""
-    (a, b), target = promote(input, other)
-    if target.kind == "b":
-        raise NotImplementedError("\"div_floor_cpu\" not implemented for 'Bool'")
-    if target.kind in "iu" and xp.any(xp.asarray(b._data if isinstance(b, Tensor) else b) == 0):
-        raise RuntimeError("ZeroDivisionError: integer division by zero in floor_divide")
+    """``floor(input / other)``; no gradient flows (backward raises, as torch)."""
+    a, b = _integer_division_operands("floor_divide", "div_floor", input, other)
     return FloorDivide.apply(a, b)
 
 
 def remainder(input, other):
     """Python-style remainder (the sign of the divisor)."""
-    (a, b), target = promote(input, other)
+    (a, b), target = promote(input, other, op_name="remainder")
     if target.kind == "b":
         raise NotImplementedError("\"remainder_cpu\" not implemented for 'Bool'")
     if target.kind in "iu" and xp.any(xp.asarray(b._data if isinstance(b, Tensor) else b) == 0):
@@ -1119,7 +1322,7 @@ def remainder(input, other):
 
 def fmod(input, other):
     """C-style remainder (the sign of the dividend)."""
-    (a, b), _ = promote(input, other)
+    (a, b), _ = promote(input, other, op_name="fmod")
     return Fmod.apply(a, b)
 
 
@@ -1133,8 +1336,8 @@ def pow(input, exponent):
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         if isinstance(exponent, bool) and input._data.dtype == xp.bool_:
             # torch keeps bool ** Python bool in bool: x ** True is x, x ** False is all True
-            return _wrap(xp.logical_or(input._data, not exponent), False)
-    (a, b), target = promote(input, exponent)
+            return _untracked(xp.logical_or(input._data, not exponent), input)
+    (a, b), target = promote(input, exponent, op_name="pow")
     if target.kind == "b":
         raise NotImplementedError("\"pow\" not implemented for 'Bool'")
     if not isinstance(b, Tensor):
@@ -1194,7 +1397,7 @@ def square(input: Tensor) -> Tensor:
 
 
 def atan2(input, other):
-    (a, b), _ = promote(input, other, floating=True)
+    (a, b), _ = promote(input, other, floating=True, op_name="atan2")
     return Atan2.apply(a, b)
 
 
@@ -1290,7 +1493,7 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     bounds = [_as_operand(b) if b is not None else None for b in (min, max)]
     present = [b for b in bounds if b is not None]
-    (input, *present), _ = promote(input, *present)
+    (input, *present), _ = promote(input, *present, op_name="clamp")
     low = present.pop(0) if bounds[0] is not None else None
     high = present.pop(0) if bounds[1] is not None else None
     if isinstance(low, Tensor) or isinstance(high, Tensor):
@@ -1302,14 +1505,12 @@ clip = clamp
 
 
 def maximum(input: Tensor, other: Tensor) -> Tensor:
-    _check_shapes("maximum", input, other)
-    (a, b), _ = promote(input, other)
+    (a, b), _ = promote(input, other, op_name="maximum")
     return Maximum.apply(a, b)
 
 
 def minimum(input: Tensor, other: Tensor) -> Tensor:
-    _check_shapes("minimum", input, other)
-    (a, b), _ = promote(input, other)
+    (a, b), _ = promote(input, other, op_name="minimum")
     return Minimum.apply(a, b)
 
 
@@ -1323,13 +1524,14 @@ def where(condition, input=None, other=None):
     if mask.dtype != xp.bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {_dtype.from_numpy_dtype(mask.dtype)}")
+    _check_shapes("where", mask, input, other)
     (a, b), _ = promote(input, other)
     return Where.apply(a, b, condition=mask)
 
 
 def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
     """``input + weight * (end - input)``."""
-    (a, b, w), _ = promote(input, end, weight)
+    (a, b, w), _ = promote(input, end, weight, op_name="lerp")
     return Lerp.apply(a, b, w)
 
 
@@ -1347,13 +1549,23 @@ def clone(input: Tensor, *, memory_format=None) -> Tensor:
 
 
 # -- comparisons and logic (no gradient) ---------------------------------------------------
+def _untracked(array, *sources) -> Tensor:
+    """A result that records no graph (a comparison, argmax, isnan ...): volatile when one of
+    its sources is, as every result computed from a volatile tensor (C4)."""
+    result = _wrap(array, False)
+    for source in sources:
+        if isinstance(source, Tensor) and source._why_no_grad == "volatile":
+            result._why_no_grad = "volatile"
+            break
+    return result
+
+
 def _compare(ufunc, name):
     def function(input, other):
-        _check_shapes(name, input, other)
-        (a, b), _ = promote(input, other)
+        (a, b), _ = promote(input, other, op_name=name)
         a_data = a._data if isinstance(a, Tensor) else a
         b_data = b._data if isinstance(b, Tensor) else b
-        return _wrap(xp.asarray(ufunc(a_data, b_data)), False)
+        return _untracked(xp.asarray(ufunc(a_data, b_data)), input, other)
     function.__name__ = name
     function.__doc__ = f"Elementwise ``{name}`` as a bool tensor (not differentiable)."
     return function
@@ -1372,14 +1584,14 @@ logical_xor = _compare(xp.logical_xor, "logical_xor")
 
 def _integral_bitwise(ufunc, name):
     def function(input, other):
-        (a, b), target = promote(input, other)
+        (a, b), target = promote(input, other, op_name=name)
         if target.kind == "f":
             dtype_name = _dtype.from_numpy_dtype(target).name.capitalize()
             raise RuntimeError(f"\"{name}_cpu\" not implemented for '{dtype_name}': bitwise ops "
                                f"need integer or bool tensors")
         a_data = a._data if isinstance(a, Tensor) else a
         b_data = b._data if isinstance(b, Tensor) else b
-        return _wrap(xp.asarray(ufunc(a_data, b_data)), False)
+        return _untracked(xp.asarray(ufunc(a_data, b_data)), input, other)
     function.__name__ = name
     return function
 
@@ -1392,23 +1604,23 @@ bitwise_xor = _integral_bitwise(xp.bitwise_xor, "bitwise_xor")
 def bitwise_not(input: Tensor) -> Tensor:
     if input._data.dtype.kind == "f":
         raise RuntimeError("bitwise_not is only defined for integer and bool tensors")
-    return _wrap(xp.invert(input._data), False)
+    return _untracked(xp.invert(input._data), input)
 
 
 def logical_not(input: Tensor) -> Tensor:
-    return _wrap(xp.logical_not(input._data), False)
+    return _untracked(xp.logical_not(input._data), input)
 
 
 def isnan(input: Tensor) -> Tensor:
-    return _wrap(xp.isnan(input._data), False)
+    return _untracked(xp.isnan(input._data), input)
 
 
 def isinf(input: Tensor) -> Tensor:
-    return _wrap(xp.isinf(input._data), False)
+    return _untracked(xp.isinf(input._data), input)
 
 
 def isfinite(input: Tensor) -> Tensor:
-    return _wrap(xp.isfinite(input._data), False)
+    return _untracked(xp.isfinite(input._data), input)
 
 
 # NumPy-style aliases that torch also provides
@@ -1416,9 +1628,42 @@ arcsin, arccos, arctan = asin, acos, atan
 negative, multiply, subtract, divide, true_divide, absolute = neg, mul, sub, div, div, abs
 
 
+def _operator(function):
+    """An operator method (``x + y``, ``x == y`` ...): NotImplemented for an operand type the op
+    does not take, so that Python tries the other operand's reflected method, and ``==``/``!=``
+    fall back to identity (``x == None`` is False, as torch)."""
+    def method(self, other):
+        try:
+            return function(self, other)
+        except TypeError:
+            if isinstance(other, _OPERAND_TYPES):
+                raise
+            return NotImplemented
+    method.__name__ = function.__name__
+    return method
+
+
+def _binary_operator(op_class, op_name: str):
+    """``_operator`` for the hottest operators (``+``, ``*``): calls ``_binary`` directly, one
+    call less per op."""
+    def method(self, other):
+        try:
+            return _binary(op_class, op_name, self, other)
+        except TypeError:
+            if isinstance(other, _OPERAND_TYPES):
+                raise
+            return NotImplemented
+    return method
+
+
 def _reflected(function):
     def method(self, other):
-        return function(other, self)
+        try:
+            return function(other, self)
+        except TypeError:
+            if isinstance(other, _OPERAND_TYPES):
+                raise
+            return NotImplemented
     return method
 
 
@@ -1443,6 +1688,7 @@ def _logical_or_bitwise(bitwise, logical):
 
 def _fill(self: Tensor, value, op_name: str = "fill_") -> Tensor:
     """Fill with ``value`` (a number or a 0-dim tensor, through which gradients flow)."""
+    value = _as_operand(value)
     if isinstance(value, Tensor):
         if value._data.ndim > 0:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
@@ -1509,18 +1755,22 @@ TENSOR_METHODS = {
     "le": le, "gt": gt, "ge": ge, "logical_and": logical_and, "logical_or": logical_or,
     "logical_xor": logical_xor, "logical_not": logical_not, "isnan": isnan, "isinf": isinf,
     "isfinite": isfinite, "bitwise_not": bitwise_not,
-    "__add__": add, "__radd__": _reflected(add), "__sub__": sub, "__rsub__": _reflected(sub),
-    "__mul__": mul, "__rmul__": _reflected(mul), "__truediv__": div,
-    "__rtruediv__": _reflected(div), "__floordiv__": floor_divide,
-    "__rfloordiv__": _reflected(floor_divide), "__mod__": remainder,
-    "__rmod__": _reflected(remainder), "__pow__": pow, "__rpow__": _reflected(pow),
+    "__add__": _binary_operator(Add, "add"), "__radd__": _reflected(add),
+    "__sub__": _operator(sub), "__rsub__": _reflected(sub),
+    "__mul__": _binary_operator(Mul, "mul"), "__rmul__": _reflected(mul),
+    "__truediv__": _operator(div), "__rtruediv__": _reflected(div),
+    "__floordiv__": _operator(floor_divide), "__rfloordiv__": _reflected(floor_divide),
+    "__mod__": _operator(remainder), "__rmod__": _reflected(remainder),
+    "__pow__": _operator(pow), "__rpow__": _reflected(pow),
     "__neg__": neg, "__pos__": lambda self: self, "__abs__": abs,
-    "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
-    "__and__": _logical_or_bitwise(bitwise_and, logical_and),
-    "__or__": _logical_or_bitwise(bitwise_or, logical_or),
-    "__xor__": _logical_or_bitwise(bitwise_xor, logical_xor),
-    "__rand__": _logical_or_bitwise(bitwise_and, logical_and),
-    "__ror__": _logical_or_bitwise(bitwise_or, logical_or),
+    "__eq__": _operator(eq), "__ne__": _operator(ne), "__lt__": _operator(lt),
+    "__le__": _operator(le), "__gt__": _operator(gt), "__ge__": _operator(ge),
+    "__and__": _operator(_logical_or_bitwise(bitwise_and, logical_and)),
+    "__or__": _operator(_logical_or_bitwise(bitwise_or, logical_or)),
+    "__xor__": _operator(_logical_or_bitwise(bitwise_xor, logical_xor)),
+    "__rand__": _operator(_logical_or_bitwise(bitwise_and, logical_and)),
+    "__ror__": _operator(_logical_or_bitwise(bitwise_or, logical_or)),
+    "__rxor__": _operator(_logical_or_bitwise(bitwise_xor, logical_xor)),
     "__invert__": lambda self: logical_not(self) if self._data.dtype == xp.bool_
     else bitwise_not(self),
     "fill_": _fill, "zero_": _zero, "copy_": _copy,

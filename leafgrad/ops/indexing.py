@@ -12,7 +12,7 @@ import warnings
 from leafgrad._backend import xp
 from leafgrad._tensor import Tensor, _normalize_dim, _wrap
 from leafgrad.autograd.function import Op
-from leafgrad.ops.elementwise import _as_operand, _inplace, cast
+from leafgrad.ops.elementwise import _as_operand, _inplace, _untracked, cast
 from leafgrad.ops.shape import (
     GetItem,
     IndexAddIntoZeros,
@@ -443,10 +443,11 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
     0-dim input counts as 1-D there, as torch)."""
     data = input._data
     if as_tuple:
-        return tuple(_wrap(i.astype(xp.int64), False) for i in xp.nonzero(xp.atleast_1d(data)))
+        return tuple(_untracked(i.astype(xp.int64), input)
+                     for i in xp.nonzero(xp.atleast_1d(data)))
     if data.ndim == 0:
-        return _wrap(xp.zeros((int(bool(data)), 0), dtype=xp.int64), False)
-    return _wrap(xp.stack(xp.nonzero(data), axis=1).astype(xp.int64), False)
+        return _untracked(xp.zeros((int(bool(data)), 0), dtype=xp.int64), input)
+    return _untracked(xp.stack(xp.nonzero(data), axis=1).astype(xp.int64), input)
 
 
 def argwhere(input: Tensor) -> Tensor:

@@ -396,7 +396,9 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
 
 
 def _matmul_operator(self: Tensor, other):
-    if isinstance(other, (xp.ndarray, list, tuple)):
+    """``self @ other``: NumPy arrays become tensors; for other types (lists included, as torch)
+    NotImplemented, so that Python tries the other operand."""
+    if isinstance(other, xp.ndarray):
         other = _tensor_from_data(other)
     if not isinstance(other, Tensor):
         return NotImplemented
@@ -404,7 +406,7 @@ def _matmul_operator(self: Tensor, other):
 
 
 def _reflected_matmul_operator(self: Tensor, other):
-    if isinstance(other, (xp.ndarray, list, tuple)):
+    if isinstance(other, xp.ndarray):
         return matmul(_tensor_from_data(other), self)
     return NotImplemented
 

@@ -17,26 +17,31 @@ from leafgrad._backend import xp
 from leafgrad._tensor import Tensor, _normalize_dim, _wrap
 from leafgrad.autograd.function import Op
 from leafgrad.autograd.grad_mode import is_grad_enabled
-from leafgrad.ops.elementwise import cast, maximum, minimum, sign, where
-from leafgrad.ops.shape import GetItem
+from leafgrad.ops.elementwise import (
+    MulConstant,
+    Where,
+    _untracked,
+    cast,
+    maximum,
+    minimum,
+    sign,
+    where,
+)
+from leafgrad.ops.shape import GetItem, normalize_dims
 
 __all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
            "norm", "logsumexp", "softmax", "log_softmax", "cumsum", "cumprod", "all", "any"]
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def normalize_dims(dim, ndim: int) -> tuple | None:
-    """``dim`` as a sorted tuple of non-negative axes, or None for all of them (also for a 0-dim
-    tensor, whose valid dims 0 and -1 leave nothing to reduce)."""
+def reduction_axes(dim, ndim: int) -> tuple | None:
+    """The axes a reduction over ``dim`` combines, sorted, or None for all of them: no ``dim``,
+    an empty one (torch then reduces everything) or a 0-dim tensor (whose valid dims 0 and -1
+    leave nothing to reduce)."""
     if dim is None:
         return None
-    dims = (dim,) if isinstance(dim, (int, xp.integer)) else tuple(dim)
-    if not dims:
-        return None  # torch: an empty dim list reduces over everything
-    normalized = tuple(sorted(_normalize_dim(d, ndim) for d in dims))
-    if len(set(normalized)) != len(normalized):
-        raise RuntimeError(f"dim {list(dims)} appears multiple times in the list of dims")
-    return normalized if ndim else None
+    axes = normalize_dims(dim, ndim)
+    return tuple(sorted(axes)) if axes and ndim else None
 
 
 def kept_shape(shape: tuple, axes: tuple | None) -> tuple:
@@ -151,9 +156,13 @@ class Prod(Op):
     @staticmethod
     def backward(ctx, grad):
         a, result = ctx.saved_tensors
+        if a.ndim == 0:  # torch passes grad on as it is
+            return grad
         grad = _unreduce(grad, ctx)
         if not xp.any(a._data == 0):
             return grad * (_unreduce(result, ctx) / a)
+        if _reduced_count(ctx.input_shape, ctx.axes) == 1:  # torch: grad as it is, then too
+            return grad
         if ctx.axes is None:
             return grad * _product_of_others(a.reshape(-1), 0).reshape(ctx.input_shape)
         return grad * _product_of_others(a, ctx.axes[0])
@@ -190,7 +199,7 @@ class ShiftAlongDim(Op):
 
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Sum over all elements or over ``dim``; integer and bool tensors sum to int64."""
-    axes = normalize_dims(dim, input._data.ndim)
+    axes = reduction_axes(dim, input._data.ndim)
     if dtype is not None:
         input = input.to(dtype)
     np_dtype = xp.int64 if input._data.dtype.kind in "biu" else None
@@ -205,7 +214,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {input.dtype}. Convert it "
                            f"with .float() or pass dtype=")
-    axes = normalize_dims(dim, input._data.ndim)
+    axes = reduction_axes(dim, input._data.ndim)
     return Mean.apply(input, axes=axes, keepdim=keepdim)
 
 
@@ -221,7 +230,7 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         raise TypeError(f"prod(): dim must be a single int, got {type(dim).__name__}; reduce "
                         f"one dim at a time, or flatten the dims first")
     input = _accumulation_input(input, dtype)
-    axes = normalize_dims(dim, input._data.ndim)
+    axes = reduction_axes(dim, input._data.ndim)
     return Prod.apply(input, axis=None if axes is None else axes[0], keepdim=keepdim)
 
 
@@ -247,7 +256,7 @@ class Amax(Op):
             winners |= xp.isnan(a._data) & xp.isnan(result)
         with xp.errstate(invalid="ignore"):  # amax over a NaN slice: 0/0, NaN grads as torch
             share = winners / xp.sum(winners, axis=ctx.axes, keepdims=True)
-        return _unreduce(grad, ctx) * share.astype(grad._data.dtype)
+        return MulConstant.apply(_unreduce(grad, ctx), factor=share.astype(grad._data.dtype))
 
 
 class Amin(Amax):
@@ -384,7 +393,7 @@ def min(input: Tensor, dim=None, keepdim: bool = False, *, other: Tensor | None 
 def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """Maximum over ``dim`` (an int or a tuple; all dims by default); tied maxima share the
     gradient evenly."""
-    axes = normalize_dims(dim, input._data.ndim)
+    axes = reduction_axes(dim, input._data.ndim)
     _check_nonempty("amax", input, axes)
     return Amax.apply(input, axes=axes, keepdim=keepdim)
 
@@ -392,7 +401,7 @@ def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
 def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """Minimum over ``dim`` (an int or a tuple; all dims by default); tied minima share the
     gradient evenly."""
-    axes = normalize_dims(dim, input._data.ndim)
+    axes = reduction_axes(dim, input._data.ndim)
     _check_nonempty("amin", input, axes)
     return Amin.apply(input, axes=axes, keepdim=keepdim)
 
@@ -404,12 +413,12 @@ def _arg_extremum(name: str, arg_reduce, input: Tensor, dim, keepdim: bool) -> T
     if dim is None:  # the index into the flattened tensor
         _check_nonempty(name, input, None, whole_error=IndexError)
         shape = (1,) * data.ndim if keepdim else ()
-        return _wrap(xp.full(shape, arg_reduce(data), dtype=xp.int64), False)
+        return _untracked(xp.full(shape, arg_reduce(data), dtype=xp.int64), input)
     axis = _normalize_dim(dim, data.ndim)
     if data.ndim == 0:
-        return _wrap(xp.zeros((), dtype=xp.int64), False)
+        return _untracked(xp.zeros((), dtype=xp.int64), input)
     _check_nonempty(name, input, (axis,))
-    return _wrap(arg_reduce(data, axis=axis, keepdims=keepdim).astype(xp.int64), False)
+    return _untracked(arg_reduce(data, axis=axis, keepdims=keepdim).astype(xp.int64), input)
 
 
 def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
@@ -433,23 +442,32 @@ def _variance(a: xp.ndarray, axes: tuple | None, keepdim: bool, correction) -> x
 
 
 def _var_backward(grad: Tensor, a: Tensor, ctx) -> Tensor:
-    """grad * 2 * (self - mean(self)) / max(0, N - correction), grad with kept dims"""
-    dof = builtins.max(0, _reduced_count(ctx.input_shape, ctx.axes) - ctx.correction)
-    # No degrees of freedom: NaN (torch multiplies by 2/0 = inf, giving NaN or inf; NaN keeps
-    # inf * 0 and its floating-point warnings out of the graph).
-    scale = 2.0 / dof if dof else math.nan
-    return grad * (a - a.mean(dim=ctx.axes, keepdim=True)) * scale
+    """torch's var_backward (grad with kept dims): grad * 2 / (N - correction) * (self - mean).
+
+    Without degrees of freedom torch has two rules, matched here. Over all elements (no dim,
+    or a 0-dim input) with N - correction <= 0: grad * (NaN where self == mean, else +inf), a
+    constant factor. Along dims, N - correction is used as it is: 2 / 0 = inf (so +-inf, or
+    NaN where self == mean), and a negative count gives a finite factor of the other sign.
+    """
+    dof = _reduced_count(ctx.input_shape, ctx.axes) - ctx.correction
+    if ctx.whole and dof <= 0:
+        mean = xp.mean(a._data, axis=ctx.axes, keepdims=True)
+        factor = xp.where(a._data == mean, xp.nan, xp.inf).astype(a._data.dtype)
+        return MulConstant.apply(grad, factor=factor)
+    with xp.errstate(invalid="ignore"):  # inf * 0 where self == mean: NaN, as torch
+        return grad * (2.0 / dof if dof else math.inf) * (a - a.mean(dim=ctx.axes, keepdim=True))
 
 
 class Var(Op):
-    """self: grad * 2 * (self - mean(self)) / max(0, N - correction)"""
+    """self: grad * 2 * (self - mean(self)) / (N - correction)  (see _var_backward for no
+    degrees of freedom)"""
 
     saved_inputs = (0,)
 
     @staticmethod
-    def forward(ctx, a, axes, keepdim, correction):
+    def forward(ctx, a, axes, keepdim, correction, whole):
         _remember_reduction(ctx, a, axes, keepdim)
-        ctx.correction = correction
+        ctx.correction, ctx.whole = correction, whole
         return _variance(a, axes, keepdim, correction)
 
     @staticmethod
@@ -459,16 +477,16 @@ class Var(Op):
 
 
 class Std(Op):
-    """self: grad * (self - mean(self)) / (max(0, N - correction) * result), 0 where result is 0
-    (a constant slice: torch masks the 1 / result factor there)"""
+    """self: var_backward(grad / (2 * result)), with grad / (2 * result) taken as 0 where result
+    is 0 (a constant slice: torch masks the 1 / result factor there)"""
 
     saved_inputs = (0,)
     saves_output = True
 
     @staticmethod
-    def forward(ctx, a, axes, keepdim, correction):
+    def forward(ctx, a, axes, keepdim, correction, whole):
         _remember_reduction(ctx, a, axes, keepdim)
-        ctx.correction = correction
+        ctx.correction, ctx.whole = correction, whole
         return xp.sqrt(_variance(a, axes, keepdim, correction))
 
     @staticmethod
@@ -481,8 +499,9 @@ class Std(Op):
 
 
 def _variance_args(name: str, input: Tensor, dim, unbiased, correction) -> tuple:
-    """(axes, correction) from torch's two signatures: ``correction=`` or the legacy
-    ``unbiased`` flag (positional too: ``var(x, True)``, ``var(x, 1, True, True)``)."""
+    """(axes, correction, whole) from torch's two signatures: ``correction=`` or the legacy
+    ``unbiased`` flag (positional too: ``var(x, True)``, ``var(x, 1, True, True)``). ``whole``:
+    no dim was given (or the input is 0-dim), which torch's backward treats apart."""
     if isinstance(dim, bool):
         if unbiased is not None:
             raise TypeError(f"{name}(): unbiased was given twice (the first positional bool is "
@@ -497,12 +516,12 @@ def _variance_args(name: str, input: Tensor, dim, unbiased, correction) -> tuple
         correction = 1 if unbiased else 0
     elif correction is None:
         correction = 1
-    axes = normalize_dims(dim, input._data.ndim)
+    axes = reduction_axes(dim, input._data.ndim)
     if _reduced_count(input._data.shape, axes) - correction <= 0:
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly "
                       f"less than the reduction factor (input numel divided by output numel).",
                       UserWarning, stacklevel=3)
-    return axes, correction
+    return axes, correction, dim is None or input._data.ndim == 0
 
 
 def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
@@ -516,20 +535,21 @@ def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = F
         >>> leafgrad.tensor([1., 2., 3., 4.]).var(correction=0)
         tensor(1.2500)
     """
-    axes, correction = _variance_args("var", input, dim, unbiased, correction)
-    return Var.apply(input, axes=axes, keepdim=keepdim, correction=correction)
+    axes, correction, whole = _variance_args("var", input, dim, unbiased, correction)
+    return Var.apply(input, axes=axes, keepdim=keepdim, correction=correction, whole=whole)
 
 
 def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction=None) -> Tensor:
     """Standard deviation: the square root of :func:`var` (same arguments)."""
-    axes, correction = _variance_args("std", input, dim, unbiased, correction)
-    return Std.apply(input, axes=axes, keepdim=keepdim, correction=correction)
+    axes, correction, whole = _variance_args("std", input, dim, unbiased, correction)
+    return Std.apply(input, axes=axes, keepdim=keepdim, correction=correction, whole=whole)
 
 
 class LinalgVectorNorm(Op):
     """p = 2: grad * self / result (0 where result is 0);  p = 1: grad * sign(self);
-    p = +-inf: grad * sign(self) split evenly among the |self| equal to result;  p = 0: 0;
+    p = +-inf: grad * sign(self) split evenly among the |self| equal to result;
+    p = 0: no gradient (None, as torch);
     other p: grad * sign(self) * |self|^(p-1) / result^(p-1) (0 where result is 0)"""
 
     saved_inputs = (0,)
@@ -558,25 +578,25 @@ class LinalgVectorNorm(Op):
         a, result = ctx.saved_tensors
         p = ctx.p
         grad, result = _unreduce(grad, ctx), _unreduce(result, ctx)
-        if p == 0:
-            return _wrap(xp.zeros(ctx.input_shape, dtype=a._data.dtype), False)
+        if p == 0:  # a count: torch gives no gradient at all (None), not zeros
+            return None
         if p == 1:
             return grad * sign(a)
         if math.isinf(p):
             magnitude = xp.abs(a._data)
             winners = (magnitude == result._data) | xp.isnan(magnitude)
             share = winners / xp.sum(winners, axis=ctx.axes, keepdims=True)
-            return grad * sign(a) * share.astype(a._data.dtype)
-        if p < 1:  # |self|^(p-1) is infinite at 0, where torch takes 0
-            zero_input = a._data == 0
-            scaled = where(zero_input, 0.0, sign(a) * where(zero_input, 1.0, a.abs()) ** (p - 1))
+            return MulConstant.apply(grad * sign(a), factor=share.astype(a._data.dtype))
+        # torch masks the infinite or 0/0 factors at zeros with masked_fill, so the first
+        # derivative there is 0; the masked factors are still in the graph, so the second
+        # derivative there is NaN, as torch's.
+        if p < 1:  # |self|^(p-1) is infinite where self is 0
+            scaled = sign(a) * Where.apply(0.0, a.abs() ** (p - 1), condition=a._data == 0)
             return scaled * grad * result ** (1 - p)
-        # The subgradient at a zero norm is 0 (torch), not 0/0; the safe denominator keeps
-        # NaN out of double backward too.
-        zero = result._data == 0
-        scale = where(zero, 0.0, grad / where(zero, 1.0, result) ** (p - 1))
+        zero = result._data == 0  # the subgradient at a zero norm is 0
         if p == 2:
-            return scale * a
+            return grad * Where.apply(0.0, a / result, condition=zero)
+        scale = Where.apply(0.0, grad / result ** (p - 1), condition=zero)
         scaled = sign(a) * a.abs() ** (p - 1) if p < 2 else a * a.abs() ** (p - 2)
         return scaled * scale
 
@@ -609,7 +629,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
     if input._data.dtype.kind != "f":
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {input.dtype}; convert it with .float() or pass dtype=")
-    axes = normalize_dims(dim, input._data.ndim)
+    axes = reduction_axes(dim, input._data.ndim)
     if math.isinf(p) and _reduced_count(input._data.shape, axes) == 0:
         raise RuntimeError(f"linalg.vector_norm cannot compute the {p} norm on an empty tensor "
                            f"because the operation does not have an identity (input shape "
@@ -684,7 +704,7 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     tensors give the default float dtype."""
     if input._data.dtype.kind != "f":
         input = cast(input, _dtype.get_default_dtype())
-    return Logsumexp.apply(input, axes=normalize_dims(dim, input._data.ndim), keepdim=keepdim)
+    return Logsumexp.apply(input, axes=reduction_axes(dim, input._data.ndim), keepdim=keepdim)
 
 
 def _softmax_args(name: str, input: Tensor, dim, dtype) -> tuple:
@@ -745,7 +765,7 @@ class Cumprod(Op):
     @staticmethod
     def backward(ctx, grad):
         a, result = ctx.saved_tensors
-        if a.ndim == 0:
+        if a._data.size <= 1 or a._data.shape[ctx.dim] == 1:  # torch passes grad on as it is
             return grad
         if not xp.any(a._data == 0):
             return _reverse_cumsum(grad * result, ctx.dim) / a
@@ -800,9 +820,9 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
 def _logical_reduction(reduce, input: Tensor, dim, keepdim: bool) -> Tensor:
     data = input._data
     # torch: an empty dim tuple tests each element on its own here (unlike sum or amax)
-    axes = () if isinstance(dim, (tuple, list)) and not dim else normalize_dims(dim, data.ndim)
+    axes = () if isinstance(dim, (tuple, list)) and not dim else reduction_axes(dim, data.ndim)
     result = xp.asarray(reduce(data, axis=axes, keepdims=keepdim))
-    return _wrap(result.astype(xp.uint8) if data.dtype == xp.uint8 else result, False)
+    return _untracked(result.astype(xp.uint8) if data.dtype == xp.uint8 else result, input)
 
 
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:

@@ -4,13 +4,21 @@ gradient on. Copying ops (cat, stack, repeat, flip, roll, pad) route each gradie
 to the input element it came from."""
 from __future__ import annotations
 
+import operator
 import warnings
 
 from leafgrad import _dtype
 from leafgrad._backend import xp
 from leafgrad._grad_state import STATE
-from leafgrad._tensor import Tensor, _normalize_dim, _wrap
-from leafgrad.autograd.function import Op
+from leafgrad._tensor import (
+    Tensor,
+    _move_retained,
+    _normalize_dim,
+    _refresh_view,
+    _view_rebase_error,
+    _wrap,
+)
+from leafgrad.autograd.function import Op, replay_view
 
 __all__ = ["reshape", "view", "expand", "expand_as", "permute", "transpose", "t", "squeeze",
            "unsqueeze", "flatten", "unflatten", "movedim", "narrow", "unbind", "split", "chunk",
@@ -19,11 +27,18 @@ __all__ = ["reshape", "view", "expand", "expand_as", "permute", "transpose", "t"
            "vstack", "tile", "flip", "fliplr", "flipud", "roll", "diagonal", "diag"]
 
 
-def _shape_arg(shape) -> tuple:
-    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])``."""
+def _shape_arg(shape, op: str, argument: str = "shape") -> tuple:
+    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])``. Each size must be an int (a NumPy
+    integer or a one-element integer tensor too): as torch, ``reshape(2.0, 3)`` raises."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(int(s) for s in shape)
+    sizes = []
+    for position, size in enumerate(shape):
+        if isinstance(size, (bool, xp.bool_)) or not hasattr(size, "__index__"):
+            raise TypeError(f"{op}(): argument '{argument}' must be tuple of ints, but found "
+                            f"element of type {type(size).__name__} at pos {position}")
+        sizes.append(operator.index(size))
+    return tuple(sizes)
 
 
 def _resolve_shape(shape: tuple, numel: int, source_shape: tuple, op: str) -> tuple:
@@ -48,8 +63,9 @@ def _resolve_shape(shape: tuple, numel: int, source_shape: tuple, op: str) -> tu
     return shape
 
 
-def _normalize_dims(dims, ndim: int) -> tuple:
-    """Non-negative, distinct dims (an int or a sequence), in the order given."""
+def normalize_dims(dims, ndim: int) -> tuple:
+    """``dims`` (an int or a sequence) as distinct non-negative axes, in the order given (the one
+    helper for dim arguments: reductions sort them, see ``reduction.reduction_axes``)."""
     dims = (dims,) if isinstance(dims, (int, xp.integer)) else tuple(dims)
     normalized = tuple(_normalize_dim(d, ndim) for d in dims)
     for d in normalized:
@@ -315,12 +331,8 @@ class IndexPut(Op):
         needs = ctx.needs_input_grad
         grad_self = None
         if needs[0]:
-            if ctx.accumulate:
-                grad_self = grad
-            else:
-                mask = xp.ones(grad.shape, dtype=grad._data.dtype)
-                mask[ctx.index] = 0
-                grad_self = grad * mask
+            # torch: grad.index_put(indices, 0): zeros written where values went
+            grad_self = grad if ctx.accumulate else IndexPut.apply(grad, 0.0, index=ctx.index)
         grad_values = GetItem.apply(grad, index=ctx.index) if needs[1] else None
         return grad_self, grad_values
 
@@ -329,6 +341,9 @@ class CopySlices(Op):
     """An in-place write into a view, recorded on the view's base (named as torch's node).
 
     base: grad with zeros in the viewed region;  result: the view of grad
+
+    Only ``write_view_into_base`` applies it, and its forward writes into the base's array
+    itself: the node saves nothing, so the base's old value needs no copy.
     """
 
     _node_suffix = ""
@@ -336,9 +351,8 @@ class CopySlices(Op):
     @staticmethod
     def forward(ctx, base, result, chain):
         ctx.chain = chain
-        out = base.copy()
-        _replay_on_array(out, chain)[...] = result
-        return out
+        _replay_on_array(base, chain)[...] = result
+        return base
 
     @staticmethod
     def backward(ctx, grad):
@@ -347,7 +361,7 @@ class CopySlices(Op):
         if needs[0]:
             mask = xp.ones(grad.shape, dtype=grad._data.dtype)
             _replay_on_array(mask, ctx.chain)[...] = 0
-            grad_base = grad * mask
+            grad_base = grad * _wrap(mask, False)
         if needs[1]:
             grad_result = replay_view(grad, ctx.chain)
         return grad_base, grad_result
@@ -365,27 +379,22 @@ class _Scratch:
     """A throwaway ctx for replaying a view's forward on raw arrays."""
 
 
-def replay_view(base: Tensor, chain: tuple) -> Tensor:
-    """Apply the recorded view ops of ``chain`` to ``base`` (differentiably)."""
-    for op_class, kwargs, output_index in chain:
-        base = op_class.apply(base, **kwargs)
-        if output_index is not None:
-            base = base[output_index]
-    return base
-
-
-def write_view_into_base(view: Tensor, result: Tensor) -> None:
+def write_view_into_base(view: Tensor, result: Tensor, bump_version: bool = True) -> None:
     """Record an in-place op on ``view`` whose new value is ``result`` on the view's base, and
-    make the view's history start from the updated base (torch's CopySlices)."""
+    make the view's history start from the updated base (torch's CopySlices). The base's other
+    views pick up the new history when next used (``Tensor.grad_fn``)."""
+    if view._view_creation is not None:
+        raise RuntimeError(_view_rebase_error(view, indirect=False))
     base = view._base
-    new_base = CopySlices.apply(base, result, chain=view._view_chain)
-    xp.copyto(base._data, new_base._data)
-    base._version_counter[0] += 1
-    base.grad_fn, base._output_nr = new_base.grad_fn, new_base._output_nr
-    base._requires_grad = new_base._requires_grad
-    regenerated = replay_view(base, view._view_chain)
-    view.grad_fn, view._output_nr = regenerated.grad_fn, regenerated._output_nr
-    view._requires_grad = regenerated._requires_grad
+    new_base = CopySlices.apply(base, result, chain=view._view_chain)  # writes into base
+    if bump_version:
+        base._version_counter[0] += 1
+    old_fn, old_output_nr = base._grad_fn, base._output_nr
+    base._grad_fn, base._output_nr = new_base._grad_fn, new_base._output_nr
+    base._requires_grad, base._why_no_grad = new_base._requires_grad, new_base._why_no_grad
+    _move_retained(base, old_fn, old_output_nr)
+    view._view_version = -1  # stale whatever the counter says: replay from the new base now
+    _refresh_view(view)
 
 
 # -- copying ops ---------------------------------------------------------------------------
@@ -507,12 +516,60 @@ class ConstantPadNd(Op):
                                    value=0)
 
 
-# reflect and replicate padding copy input elements: indexing with the source of each output
-# element, under torch's node names (ReflectionPad2DBackward0 ...)
-_PAD_OPS = {(mode, n): type(f"{name}Pad{n}D", (GetItem,), {
-    "__doc__": "self: grad summed into the input element each output element copies",
-    "__module__": __name__}) for mode, name in (("reflect", "Reflection"),
-                                               ("replicate", "Replication")) for n in (1, 2, 3)}
+class _CopyingPad(GetItem):
+    """self: the pad's backward op of (grad, self): grad summed into the input element each
+    output element copies (reflect and replicate padding: indexing with the source of each
+    output element)"""
+
+    saved_inputs = (0,)
+    backward_op: type  # the matching _CopyingPadBackward class
+
+    @staticmethod
+    def backward(ctx, grad):
+        (source,) = ctx.saved_tensors
+        return ctx.backward_op.apply(grad, source, index=ctx.index)
+
+
+class _CopyingPadBackward(Op):
+    """grad_output: the pad of grad;  self: 0
+
+    torch's reflection_pad/replication_pad backward, recorded with ``self`` as an input whose
+    derivative is zero: with create_graph the gradient requires grad, and differentiating it
+    again gives zeros (as torch) instead of an error.
+    """
+
+    saved_inputs = (1,)
+    forward_op: type  # the matching _CopyingPad class
+
+    @staticmethod
+    def forward(ctx, grad, source, index):
+        ctx.index = index
+        out = xp.zeros(source.shape, dtype=grad.dtype)
+        xp.add.at(out, index, grad)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (source,) = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        return (ctx.forward_op.apply(grad, index=ctx.index) if needs[0] else None,
+                _wrap(xp.zeros_like(source._data), False) if needs[1] else None)
+
+
+def _copying_pad_ops(name: str) -> type:
+    """The pad op named as torch's node (ReflectionPad2DBackward0) and its backward op
+    (ReflectionPad2DBackwardBackward0)."""
+    forward_op = type(name, (_CopyingPad,), {"__module__": __name__,
+                                             "__doc__": _CopyingPad.__doc__})
+    backward_op = type(name + "Backward", (_CopyingPadBackward,), {
+        "__module__": __name__, "__doc__": _CopyingPadBackward.__doc__})
+    forward_op.backward_op, backward_op.forward_op = backward_op, forward_op
+    return forward_op
+
+
+_PAD_OPS = {(mode, n): _copying_pad_ops(f"{name}Pad{n}D")
+            for mode, name in (("reflect", "Reflection"), ("replicate", "Replication"))
+            for n in (1, 2, 3)}
 
 
 # -- index normalisation -------------------------------------------------------------------
@@ -532,8 +589,14 @@ def _convert_index(index, shape: tuple):
     for item in items:
         if isinstance(item, Tensor):
             item = item._data.copy()  # backward must not see later in-place changes to it
+        elif isinstance(item, slice):
+            if item.step is not None and item.step <= 0:  # torch has no negative steps
+                raise ValueError("slice step cannot be zero" if item.step == 0 else
+                                 "step must be greater than zero (leafgrad, as torch, has no "
+                                 "negative strides: use flip() to reverse)")
         elif isinstance(item, (list,)):
-            item = xp.asarray(item)
+            # an empty list selects nothing (NumPy would make it a float array)
+            item = xp.asarray(item) if item else xp.zeros(0, dtype=xp.int64)
             if item.dtype.kind == "f":
                 raise IndexError("tensors used as indices must be long, int, byte or bool "
                                  "tensors")
@@ -593,11 +656,27 @@ def _check_index_bounds(items: list, shape: tuple) -> None:
 def reshape(input: Tensor, *shape) -> Tensor:
     """The same data with a new shape: a view when the strides allow it, else a copy (as torch,
     a clone then an unsafe view)."""
-    shape = _resolve_shape(_shape_arg(shape), input._data.size, input._data.shape, "reshape")
+    shape = _resolve_shape(_shape_arg(shape, "reshape"), input._data.size, input._data.shape,
+                           "reshape")
     if _viewed(input._data, shape) is not None:
         return View.apply(input, shape=shape)
-    from leafgrad.ops.elementwise import clone
-    return UnsafeView.apply(clone(input), shape=shape)
+    return UnsafeView.apply(contiguous(input), shape=shape)
+
+
+def contiguous(input: Tensor, memory_format=None) -> Tensor:
+    """``input`` itself when its memory is in C order, else a copy in C order (recorded as
+    torch's CloneBackward0).
+
+    Example::
+
+        >>> x = leafgrad.ones(2, 3).t()
+        >>> x.is_contiguous(), x.contiguous().is_contiguous()
+        (False, True)
+    """
+    if input._data.flags.c_contiguous:
+        return input
+    from leafgrad.ops.elementwise import Clone
+    return Clone.apply(input, order="C")
 
 
 def view(input: Tensor, *shape) -> Tensor:
@@ -607,7 +686,8 @@ def view(input: Tensor, *shape) -> Tensor:
     """
     if len(shape) == 1 and isinstance(shape[0], _dtype.dtype):
         return _view_as_dtype(input, shape[0])
-    shape = _resolve_shape(_shape_arg(shape), input._data.size, input._data.shape, "view")
+    shape = _resolve_shape(_shape_arg(shape, "view", "size"), input._data.size,
+                           input._data.shape, "view")
     return View.apply(input, shape=shape)
 
 
@@ -633,7 +713,7 @@ def reshape_as(input: Tensor, other: Tensor) -> Tensor:
 
 def expand(input: Tensor, *sizes) -> Tensor:
     """A broadcast view; ``-1`` keeps a dimension. Gradients are summed back by the engine."""
-    sizes = _shape_arg(sizes)
+    sizes = _shape_arg(sizes, "expand", "size")
     ndim = input._data.ndim
     if len(sizes) < ndim:
         raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be "
@@ -665,7 +745,7 @@ def broadcast_to(input: Tensor, shape) -> Tensor:
 
 def permute(input: Tensor, *dims) -> Tensor:
     """Reorder dimensions (a view)."""
-    dims = _shape_arg(dims)
+    dims = _shape_arg(dims, "permute", "dims")
     ndim = input._data.ndim
     if len(dims) != ndim:
         raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
@@ -732,7 +812,7 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
         op_class, dims = Squeeze, {i for i, s in enumerate(shape) if s == 1}
     else:
         op_class = SqueezeDim if isinstance(dim, (int, xp.integer)) else SqueezeDims
-        dims = {d for d in _normalize_dims(dim, len(shape)) if d < len(shape) and shape[d] == 1}
+        dims = {d for d in normalize_dims(dim, len(shape)) if d < len(shape) and shape[d] == 1}
     return op_class.apply(input, shape=tuple(s for i, s in enumerate(shape) if i not in dims))
 
 
@@ -926,9 +1006,9 @@ def _setitem(self: Tensor, index, value) -> None:
         if lead:
             value = View.apply(value, shape=shape[lead:])
     _check_put_shape(self._data.shape, converted, value)
-    value_requires_grad = isinstance(value, Tensor) and value._requires_grad
+    value_requires_grad = isinstance(value, Tensor) and value.requires_grad
     base = self._base
-    if not (STATE.enabled and (self._requires_grad or value_requires_grad or (
+    if not (STATE.enabled and (self.requires_grad or value_requires_grad or (
             base is not None and base._requires_grad))):  # nothing to record: write directly
         self._data[converted] = value._data if isinstance(value, Tensor) else value
         self._version_counter[0] += 1
@@ -1059,7 +1139,7 @@ def repeat(input: Tensor, *sizes) -> Tensor:
     """
     if not sizes:
         raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
-    repeats = _shape_arg(sizes)
+    repeats = _shape_arg(sizes, "repeat", "repeats")
     shape = input._data.shape
     if len(repeats) < len(shape):
         raise RuntimeError(f"Number of dimensions of repeat dims can not be smaller than number "
@@ -1078,7 +1158,7 @@ def repeat(input: Tensor, *sizes) -> Tensor:
 
 def tile(input: Tensor, *dims) -> Tensor:
     """``repeat`` with the counts padded on the left with 1s up to the tensor's dimensions."""
-    dims = _shape_arg(dims)
+    dims = _shape_arg(dims, "tile", "dims")
     return repeat(input, (1,) * (input._data.ndim - len(dims)) + dims)
 
 
@@ -1086,7 +1166,7 @@ def flip(input: Tensor, *dims) -> Tensor:
     """Reverse the order of elements along ``dims`` (a copy, as torch)."""
     dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
     ndim = input._data.ndim
-    dims = _normalize_dims(dims, ndim)
+    dims = normalize_dims(dims, ndim)
     return Flip.apply(input, dims=dims if ndim else ())
 
 
@@ -1267,6 +1347,7 @@ def _matrix_transpose(self: Tensor) -> Tensor:
 
 TENSOR_METHODS = {
     "reshape": reshape, "view": view, "view_as": view_as, "reshape_as": reshape_as,
+    "contiguous": contiguous,
     "expand": expand, "expand_as": expand_as, "broadcast_to": broadcast_to, "permute": permute,
     "transpose": transpose, "swapaxes": transpose, "swapdims": transpose, "t": t,
     "movedim": movedim, "moveaxis": movedim, "squeeze": squeeze, "unsqueeze": unsqueeze,

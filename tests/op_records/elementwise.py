@@ -33,6 +33,14 @@ def _clamp_tensor_bounds(draw):
 
 
 @st.composite
+def _clamp_crossed_bounds(draw):
+    """min > max everywhere: the result is max, which gets the whole gradient (torch)."""
+    shape = draw(NONEMPTY_SHAPES)
+    return Sample((values(draw, shape), values(draw, shape, 0.5, 2, salt=1),
+                   values(draw, shape, -2, -0.5, salt=2)))
+
+
+@st.composite
 def _where_samples(draw):
     shape = draw(NONEMPTY_SHAPES)
     condition = np.asarray(values(draw, shape) > 0)
@@ -85,6 +93,12 @@ RECORDS = [
            gradgradcheck=False, notes="piecewise; the first derivative is piecewise constant"),
     OpInfo("fmod", **same("fmod"), samples=binary(other_low=0.7, other_high=2.0),
            gradgradcheck=False, notes="piecewise"),
+    OpInfo("div_floor", **same("div", rounding_mode="floor"),
+           samples=binary(other_low=0.7, other_high=2.0), gradgradcheck=False,
+           notes="piecewise constant: a zero gradient that does not require grad (torch)"),
+    OpInfo("div_trunc", **same("div", rounding_mode="trunc"),
+           samples=binary(other_low=0.7, other_high=2.0), gradgradcheck=False,
+           notes="piecewise constant: a zero gradient that does not require grad (torch)"),
     OpInfo("floor_divide", op=lambda m, a, b: m.floor_divide(a, b).detach(),
            ref=lambda m, a, b: m.floor_divide(a, b).detach(),
            samples=binary(other_low=0.7, other_high=2.0), gradcheck=False,
@@ -135,6 +149,8 @@ RECORDS = [
     OpInfo("clamp_min_only", **same("clamp", min=0.2), samples=unary(away_from=(0.2,))),
     OpInfo("clamp_tensor_bounds", **same("clamp"), samples=_clamp_tensor_bounds(),
            notes="tensor min/max"),
+    OpInfo("clamp_tensor_bounds_crossed", **same("clamp"), samples=_clamp_crossed_bounds(),
+           notes="tensor min > max"),
     OpInfo("minimum", **same("minimum"), samples=binary()),
     OpInfo("maximum", **same("maximum"), samples=binary()),
     OpInfo("where", **same("where"), samples=_where_samples()),
