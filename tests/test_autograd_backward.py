@@ -67,10 +67,13 @@ def test_gradient_of_the_wrong_shape_names_both_shapes():
     assert x.grad is None
 
 
-def test_integer_gradient_for_a_floating_output_raises():
+def test_a_gradient_of_another_dtype_is_cast_to_the_output_dtype_as_torch():
     x = leaf([1.0, 2.0])
-    with pytest.raises(TypeError, match="must be floating(.|\n)*int64"):
-        (x * 2).backward(leafgrad.tensor([1, 1]))
+    (x * 2).backward(leafgrad.tensor([1, 3]))
+    assert x.grad.dtype == leafgrad.float32 and x.grad.tolist() == [2.0, 6.0]
+    x.grad = None
+    (x * 2).backward(leafgrad.tensor([1.0, 3.0], dtype=leafgrad.float64))
+    assert x.grad.dtype == leafgrad.float32 and x.grad.tolist() == [2.0, 6.0]
 
 
 def test_backward_of_a_tensor_without_grad_explains_no_grad():

@@ -616,3 +616,35 @@ def test_view_modified_in_place_by_a_custom_function_updates_its_base_as_torch()
         out.sum().backward()
         results.append((out is view, y.tolist(), through_base, x.grad.tolist()))
     assert results[0] == results[1]
+
+
+def test_backward_returning_a_number_raises_runtime_error_as_torch():
+    class Bad(leafgrad.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return 1.5
+
+    x = leafgrad.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"expected Variable or None \(got float\)"):
+        Bad.apply(x).sum().backward()
+
+
+def test_an_input_returned_and_marked_non_differentiable_does_not_require_grad():
+    class PassThrough(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.mark_non_differentiable(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return grad_output
+
+    x = leafgrad.ones(2, requires_grad=True)
+    out = PassThrough.apply(x)
+    assert out is not x and not out.requires_grad and out.grad_fn is None
+    assert out.data_ptr() == x.data_ptr()

@@ -262,3 +262,14 @@ def test_einsum_results_own_their_memory():
     transposed = leafgrad.einsum("ij->ji", x)
     transposed[0, 0] = 10.0
     assert x[0, 0].item() == 1.0
+
+
+def test_softmax_of_a_row_of_minus_inf_is_nan_without_warnings():
+    import warnings
+    rows = leafgrad.tensor([[-float("inf"), -float("inf")], [0.0, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        soft = leafgrad.softmax(rows, 1)
+        log_soft = leafgrad.log_softmax(rows, 1)
+    assert np.isnan(soft[0].numpy()).all() and np.isnan(log_soft[0].numpy()).all()
+    np.testing.assert_allclose(soft[1].numpy(), [0.26894142, 0.73105858], rtol=1e-6)

@@ -73,10 +73,8 @@ def _root_gradients(outputs: tuple, grad_outputs: tuple, create_graph: bool) -> 
                 raise RuntimeError(f"Mismatch in shape: grad_output[{index}] has a shape of "
                                    f"{list(gradient.shape)} and output[{index}] has a shape of "
                                    f"{list(output.shape)}.")
-            if gradient._data.dtype.kind != output._data.dtype.kind and \
-                    output._data.dtype.kind == "f":
-                raise TypeError(f"For complex or floating outputs, grad_output[{index}] must be "
-                                f"floating, got {gradient.dtype}")
+            if gradient._data.dtype != output._data.dtype:  # torch casts it to the output's
+                gradient = gradient.to(output.dtype)
             if not create_graph:
                 gradient = gradient.detach()
         roots.append((output, gradient))
@@ -215,45 +213,47 @@ def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph
 
     prev_mode = STATE.enabled
     STATE.enabled = create_graph
-    try:
-        while ready:
-            node = ready.pop()
-            grads = buffers.pop(node, None)
-            input_grads = None
-            if grads is not None:
-                if needed is None or node in needed:
-                    input_grads = _run_node(node, grads, captures, results, retain_graph,
-                                            create_graph, accumulate)
-                elif node in targets:  # autograd.grad only reads its gradient
-                    _capture_only(node, grads, captures, results, create_graph)
-            count = len(input_grads) if input_grads is not None else 0
-            for index, edge in enumerate(node._edges):
-                if edge is None:
-                    continue
-                child = edge[0]
-                if index < count:
-                    gradient = input_grads[index]
-                    if gradient is not None:
-                        if type(gradient) is not Tensor or gradient._data.shape != edge[2] \
-                                or gradient._data.dtype != edge[3]:
-                            gradient = _conform(gradient, edge, node, index)
-                        slots = buffers.get(child)
-                        if slots is None:
-                            if child._output_meta is None:
-                                buffers[child] = [gradient]
+    # derivative formulas meet inf * 0 and 0 / 0 at kinks, where torch gives nan silently
+    with np.errstate(all="ignore"):
+        try:
+            while ready:
+                node = ready.pop()
+                grads = buffers.pop(node, None)
+                input_grads = None
+                if grads is not None:
+                    if needed is None or node in needed:
+                        input_grads = _run_node(node, grads, captures, results, retain_graph,
+                                                create_graph, accumulate)
+                    elif node in targets:  # autograd.grad only reads its gradient
+                        _capture_only(node, grads, captures, results, create_graph)
+                count = len(input_grads) if input_grads is not None else 0
+                for index, edge in enumerate(node._edges):
+                    if edge is None:
+                        continue
+                    child = edge[0]
+                    if index < count:
+                        gradient = input_grads[index]
+                        if gradient is not None:
+                            if type(gradient) is not Tensor or gradient._data.shape != edge[2] \
+                                    or gradient._data.dtype != edge[3]:
+                                gradient = _conform(gradient, edge, node, index)
+                            slots = buffers.get(child)
+                            if slots is None:
+                                if child._output_meta is None:
+                                    buffers[child] = [gradient]
+                                else:
+                                    slots = buffers[child] = [None] * len(child._output_meta)
+                                    slots[edge[1]] = gradient
                             else:
-                                slots = buffers[child] = [None] * len(child._output_meta)
-                                slots[edge[1]] = gradient
-                        else:
-                            existing = slots[edge[1]]
-                            slots[edge[1]] = gradient if existing is None else \
-                                existing + gradient
-                remaining = dependencies[child] - 1
-                dependencies[child] = remaining
-                if remaining == 0:
-                    ready.append(child)
-    finally:
-        STATE.enabled = prev_mode
+                                existing = slots[edge[1]]
+                                slots[edge[1]] = gradient if existing is None else \
+                                    existing + gradient
+                    remaining = dependencies[child] - 1
+                    dependencies[child] = remaining
+                    if remaining == 0:
+                        ready.append(child)
+        finally:
+            STATE.enabled = prev_mode
     return results
 
 
@@ -303,8 +303,8 @@ def _add_to_buffer(buffers: dict, node, output_nr: int, gradient: Tensor) -> Non
 def _conform(gradient, edge: tuple, node, index: int) -> Tensor:
     """Reduce a broadcast gradient to the input's shape and cast it to the input's dtype."""
     if not isinstance(gradient, Tensor):
-        raise TypeError(f"function {node.name()} returned a gradient of type "
-                        f"{type(gradient).__name__} at index {index}; expected a Tensor or None")
+        raise RuntimeError(f"expected Variable or None (got {type(gradient).__name__}): "
+                           f"{node.name()} returned it as the gradient of input {index}")
     shape, dtype = edge[2], edge[3]
     if gradient._data.shape != shape:
         gradient = _sum_to(gradient, shape, node, index)

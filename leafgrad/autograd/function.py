@@ -460,17 +460,23 @@ class Function(FunctionCtx, Node, metaclass=_FunctionMeta):
             if not isinstance(o, Tensor):
                 wrapped.append(o)
                 continue
+            is_non_differentiable = id(o) in non_diff
             if id(o) in input_ids and id(o) not in dirty:
-                o = o.view_as(o)  # an input returned unchanged comes back as a new alias
+                prev, STATE.enabled = STATE.enabled, False
+                try:  # an input returned unchanged comes back as a new alias
+                    o = o.view_as(o)
+                finally:
+                    STATE.enabled = prev
             elif id(o) in dirty:
                 if o._grad_fn is None and o._requires_grad:
                     raise RuntimeError("a leaf Variable that requires grad has been used in an "
                                        "in-place operation (marked dirty in a custom Function).")
-                if o._base is not None and id(o) not in non_diff and o._data.dtype.kind == "f":
+                if o._base is not None and not is_non_differentiable and \
+                        o._data.dtype.kind == "f":
                     _record_dirty_view(o, ctx, i)
                     wrapped.append(o)
                     continue
-            if id(o) in non_diff or not o._data.dtype.kind == "f":
+            if is_non_differentiable or not o._data.dtype.kind == "f":
                 o._requires_grad = False
             else:
                 o._grad_fn = ctx

@@ -672,8 +672,9 @@ class Softmax(Op):
     @staticmethod
     def forward(ctx, a, axis):
         ctx.axis = axis
-        exps = xp.exp(a - _stable_shift(a, axis))
-        return exps / xp.sum(exps, axis=axis, keepdims=True)
+        with xp.errstate(invalid="ignore"):  # a row of -inf gives nan, silently as torch
+            exps = xp.exp(a - _stable_shift(a, axis))
+            return exps / xp.sum(exps, axis=axis, keepdims=True)
 
     @staticmethod
     def backward(ctx, grad):
@@ -689,8 +690,9 @@ class LogSoftmax(Op):
     @staticmethod
     def forward(ctx, a, axis):
         ctx.axis = axis
-        shifted = a - _stable_shift(a, axis)
-        with xp.errstate(divide="ignore"):  # log(0) for empty slices
+        # log(0) for empty slices; a row of -inf gives nan, silently as torch
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            shifted = a - _stable_shift(a, axis)
             return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
     @staticmethod
