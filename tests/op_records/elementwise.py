@@ -68,6 +68,7 @@ def _rpow(draw):
 
 
 KINKS = (0.0,)
+_STEP = "a step function: its zero first derivative has no second derivative to check"
 
 RECORDS = [
     OpInfo("add", **same("add"), samples=binary()),
@@ -155,11 +156,16 @@ RECORDS = [
     OpInfo("maximum", **same("maximum"), samples=binary()),
     OpInfo("where", **same("where"), samples=_where_samples()),
     OpInfo("lerp", **same("lerp"), samples=_lerp_samples()),
-    OpInfo("sign", **same("sign"), samples=unary(away_from=KINKS), gradgradcheck=False),
-    OpInfo("floor", **same("floor"), samples=unary(), gradgradcheck=False),
-    OpInfo("ceil", **same("ceil"), samples=unary(), gradgradcheck=False),
-    OpInfo("round", **same("round"), samples=unary(), gradgradcheck=False),
-    OpInfo("trunc", **same("trunc"), samples=unary(), gradgradcheck=False),
+    OpInfo("sign", **same("sign"), samples=unary(away_from=KINKS), gradgradcheck=False,
+           notes=_STEP),
+    OpInfo("floor", **same("floor"), samples=unary(), gradgradcheck=False,
+           notes=_STEP),
+    OpInfo("ceil", **same("ceil"), samples=unary(), gradgradcheck=False,
+           notes=_STEP),
+    OpInfo("round", **same("round"), samples=unary(), gradgradcheck=False,
+           notes=_STEP),
+    OpInfo("trunc", **same("trunc"), samples=unary(), gradgradcheck=False,
+           notes=_STEP),
     OpInfo("clone", **same("clone"), samples=unary()),
     OpInfo("to_float32", op=lambda m, x: x.to(m.float32).double(),
            ref=lambda m, x: x.to(m.float32).double(), samples=unary(), gradcheck=False,
