@@ -11,10 +11,12 @@ import argparse
 import importlib
 import io
 import itertools
+import math
 import os
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -90,8 +92,6 @@ def _print_tree(root, leaf_names: dict) -> None:
         print("  " + "    " * depth + "<- " + label)
         children = [child for child, _ in node.next_functions if child is not None]
         stack.extend((child, depth + 1) for child in reversed(children))
-
-
 
 
 # -- the seed's second experiment (C17, C19) --------------------------------------------------
@@ -196,6 +196,8 @@ def _leaf_depths(root, leaves: dict) -> dict:
 TRAIN_DEFAULTS: dict[str, Any] = {
     "dataset": "digits", "data_dir": "data", "epochs": 20, "batch_size": 16, "lr": 0.01,
     "momentum": 0.9, "seed": 0, "freeze": None, "limit": None}
+DATASETS = ("digits", "cifar10", "fake")
+NETS = ("net1", "net2")
 CHECKPOINT_NAME = "checkpoint.safetensors"
 PLOT_NAME = "training.png"
 _CHECKPOINT_KEYS = ("net1", "net2", "optimizer", "epoch", "history", "args")
@@ -215,7 +217,7 @@ def _add_train_parser(commands) -> None:
                     "(fully connected) with one SGD optimizer over both, print the loss and "
                     "test accuracy of each epoch, and save a checkpoint and a plot.")
     default = TRAIN_DEFAULTS
-    parser.add_argument("--dataset", choices=["digits", "cifar10", "fake"],
+    parser.add_argument("--dataset", choices=DATASETS,
                         help=f"digits: scikit-learn's 8x8 digits resized to 3x32x32; cifar10: "
                              f"the python batches in --data-dir; fake: random images "
                              f"(default {default['dataset']})")
@@ -227,12 +229,14 @@ def _add_train_parser(commands) -> None:
                              f"{default['epochs']})")
     parser.add_argument("--batch-size", type=_positive_int, metavar="N",
                         help=f"default {default['batch_size']}")
-    parser.add_argument("--lr", type=float, help=f"learning rate (default {default['lr']})")
-    parser.add_argument("--momentum", type=float, help=f"default {default['momentum']}")
+    parser.add_argument("--lr", type=_non_negative_float,
+                        help=f"learning rate (default {default['lr']})")
+    parser.add_argument("--momentum", type=_non_negative_float,
+                        help=f"default {default['momentum']}")
     parser.add_argument("--seed", type=_non_negative_int,
                         help=f"seeds the initial weights and each epoch's data order (default "
                              f"{default['seed']})")
-    parser.add_argument("--freeze", choices=["net1", "net2"],
+    parser.add_argument("--freeze", choices=NETS,
                         help="set requires_grad=False on this half's parameters: they get no "
                              "grad and keep their values while the other half learns")
     parser.add_argument("--limit", type=_positive_int, metavar="N",
@@ -252,18 +256,53 @@ def _add_train_parser(commands) -> None:
                              "terminal)")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+def _is_int(value: Any, minimum: int) -> bool:
+    return type(value) is int and value >= minimum
+
+
+def _is_rate(value: Any) -> bool:
+    """A learning rate or momentum: a finite number >= 0 (SGD refuses negative ones)."""
+    return type(value) in (int, float) and math.isfinite(value) and value >= 0
+
+
+def _parsed(text: str, convert: Callable[[str], Any], test: Callable[[Any], bool],
+            what: str) -> Any:
+    """An option's value converted by ``convert`` and passing ``test``; else argparse's error
+    saying what it must be."""
+    try:
+        value = convert(text)
+    except ValueError:
+        value = None
+    if value is None or not test(value):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _parsed(text, int, lambda v: _is_int(v, 1), "a positive integer")
 
 
 def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
-    return value
+    return _parsed(text, int, lambda v: _is_int(v, 0), "a non-negative integer")
+
+
+def _non_negative_float(text: str) -> float:
+    return _parsed(text, float, _is_rate, "a finite non-negative number")
+
+
+# what each setting of a checkpoint's "args" must be: (description, test)
+_SETTING_CHECKS: dict[str, tuple[str, Any]] = {
+    "dataset": (f"one of {', '.join(DATASETS)}", lambda v: isinstance(v, str) and v in DATASETS),
+    "data_dir": ("a string", lambda v: isinstance(v, str)),
+    "epochs": ("a positive integer", lambda v: _is_int(v, 1)),
+    "batch_size": ("a positive integer", lambda v: _is_int(v, 1)),
+    "lr": ("a finite non-negative number", _is_rate),
+    "momentum": ("a finite non-negative number", _is_rate),
+    "seed": ("a non-negative integer", lambda v: _is_int(v, 0)),
+    "freeze": (f"None or one of {', '.join(NETS)}",
+               lambda v: v is None or (isinstance(v, str) and v in NETS)),
+    "limit": ("None or a positive integer", lambda v: v is None or _is_int(v, 1)),
+}
 
 
 def _check_packages(dataset: str) -> None:
@@ -292,7 +331,59 @@ def _load_checkpoint(path: str) -> dict:
                                                    for key in _CHECKPOINT_KEYS):
         raise TrainError(f"cannot resume from {path}: it is not a checkpoint written by "
                          f"leafgrad train (it lacks {', '.join(_CHECKPOINT_KEYS)})")
+    problem = _checkpoint_problem(checkpoint)
+    if problem is not None:
+        raise TrainError(f"cannot resume from {path}: {problem}")
     return checkpoint
+
+
+def _checkpoint_problem(checkpoint: dict) -> str | None:
+    """What is wrong with the parts of a checkpoint that training reads as plain values (the
+    state_dicts are checked as they load), or None."""
+    args = checkpoint["args"]
+    if not isinstance(args, dict):
+        return f"its args are a {type(args).__name__}, not a dict"
+    unknown = sorted(map(str, set(args) - set(_SETTING_CHECKS)))
+    if unknown:
+        return f"its args hold unknown settings: {', '.join(unknown)}"
+    for name, value in args.items():
+        what, test = _SETTING_CHECKS[name]
+        if not test(value):
+            return f"its args[{name!r}] must be {what}, got {value!r}"
+    epoch = checkpoint["epoch"]
+    if not _is_int(epoch, 0):
+        return f"its epoch must be a non-negative integer, got {epoch!r}"
+    history = checkpoint["history"]
+    if not isinstance(history, dict) or set(history) != {"train_loss", "test_accuracy"}:
+        return "its history must be a dict of the lists train_loss and test_accuracy"
+    for name, values in history.items():
+        if not isinstance(values, list) or len(values) != epoch or not all(
+                type(value) in (int, float) for value in values):
+            return f"its history[{name!r}] must be a list of {epoch} numbers, one per epoch"
+    for name in ("net1", "net2", "optimizer"):
+        if not isinstance(checkpoint[name], dict):
+            return f"its {name} is a {type(checkpoint[name]).__name__}, not a state_dict"
+    return None
+
+
+def _restore(checkpoint: dict, path: str, nets: dict, optimizer) -> None:
+    """Load the checkpoint's state_dicts into the nets and the optimizer; a mismatch (another
+    network, a damaged optimizer state, options train never sets) is a TrainError."""
+    expected = dict(optimizer.defaults)
+    try:
+        for name, net in nets.items():
+            net.load_state_dict(checkpoint[name])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+    except (RuntimeError, ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
+        message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        raise TrainError(f"cannot resume from {path}: {message}") from None
+    for group in optimizer.param_groups:  # lr and momentum may be given again; the rest not
+        differing = [key for key, value in expected.items() if key not in ("lr", "momentum")
+                     and not (type(group[key]) is type(value) and group[key] == value)]
+        if differing:
+            raise TrainError(f"cannot resume from {path}: its optimizer has options leafgrad "
+                             f"train does not use: " + ", ".join(
+                                 f"{key}={group[key]!r}" for key in differing))
 
 
 def _datasets(settings: dict):
@@ -349,7 +440,7 @@ def _plot(history: dict, path: str) -> None:
     from matplotlib.figure import Figure  # a bare Figure: no pyplot, no GUI backend
     from matplotlib.ticker import MaxNLocator
 
-    from leafgrad.serialization import _atomic_write
+    from leafgrad.serialization import atomic_write
 
     epochs = range(1, len(history["train_loss"]) + 1)
     figure = Figure(figsize=(9, 3.5), layout="constrained")
@@ -364,7 +455,7 @@ def _plot(history: dict, path: str) -> None:
         axes.grid(alpha=0.3)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
-    _atomic_write(path, buffer.getvalue())
+    atomic_write(path, buffer.getvalue())
 
 
 def train(args: argparse.Namespace) -> int:
@@ -377,11 +468,24 @@ def train(args: argparse.Namespace) -> int:
     _check_packages(settings["dataset"])
     output = args.output or (os.path.dirname(os.path.abspath(args.resume)) if args.resume
                              else os.path.join("runs", "train"))
+    _check_output(output)
     from threadpoolctl import threadpool_limits
 
     # BLAS's threads cost more than they give on this network's small matrices
     with threadpool_limits(limits=args.threads, user_api="blas"):
         return _run(settings, checkpoint, output, args)
+
+
+def _check_output(output: str) -> None:
+    """Refuse an output folder that cannot be one before any work is done; it is created only
+    when there is something to write."""
+    folder = os.path.abspath(output)
+    while not os.path.exists(folder):
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        what = "is" if folder == os.path.abspath(output) else "is inside"
+        raise TrainError(f"cannot write to the output folder {output}: it {what} {folder}, "
+                         f"a file")
 
 
 def _run(settings: dict, checkpoint: dict | None, output: str, args) -> int:
@@ -394,7 +498,6 @@ def _run(settings: dict, checkpoint: dict | None, output: str, args) -> int:
     from leafgrad.utils.data import DataLoader
 
     started = time.perf_counter()
-    train_set, test_set = _datasets(settings)
     leafgrad.manual_seed(settings["seed"])
     net1, net2 = Net1(), Net2()
     nets = {"net1": net1, "net2": net2}
@@ -404,9 +507,7 @@ def _run(settings: dict, checkpoint: dict | None, output: str, args) -> int:
     history: dict[str, list] = {"train_loss": [], "test_accuracy": []}
     start_epoch, epochs = 0, settings["epochs"]
     if checkpoint is not None:
-        net1.load_state_dict(checkpoint["net1"])
-        net2.load_state_dict(checkpoint["net2"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
+        _restore(checkpoint, args.resume, nets, optimizer)
         for group in optimizer.param_groups:  # --lr / --momentum given again override
             group.update(lr=settings["lr"], momentum=settings["momentum"])
         start_epoch, history = checkpoint["epoch"], checkpoint["history"]
@@ -414,6 +515,7 @@ def _run(settings: dict, checkpoint: dict | None, output: str, args) -> int:
             print(f"{args.resume} has already trained {start_epoch} epochs; nothing to do (ask "
                   f"for more with --epochs)")
             return 0
+    train_set, test_set = _datasets(settings)
     # the tutorial's normalisation to [-1, 1], done per batch: the same values, less Python
     normalize = transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
     generator = leafgrad.Generator()
@@ -437,7 +539,10 @@ def _run(settings: dict, checkpoint: dict | None, output: str, args) -> int:
               f"they get no grad and keep their values while the other net learns")
     start_values = {name: [p.detach().clone() for p in net.parameters()]
                     for name, net in nets.items()}
-    os.makedirs(output, exist_ok=True)
+    try:
+        os.makedirs(output, exist_ok=True)
+    except OSError as error:
+        raise TrainError(f"cannot create the output folder {output}: {error}") from None
     checkpoint_path = os.path.join(output, CHECKPOINT_NAME)
     plot_path = os.path.join(output, PLOT_NAME)
     show_progress = not args.no_progress and sys.stderr.isatty()
@@ -453,12 +558,18 @@ def _run(settings: dict, checkpoint: dict | None, output: str, args) -> int:
         print(f"epoch {epoch + 1}/{epochs}  train loss {history['train_loss'][-1]:.4f}  "
               f"test accuracy {history['test_accuracy'][-1]:.1%}  "
               f"({time.perf_counter() - started:.1f} s)", flush=True)
-        leafgrad.save({"net1": net1.state_dict(), "net2": net2.state_dict(),
-                       "optimizer": optimizer.state_dict(), "epoch": epoch + 1,
-                       "history": history, "args": settings}, checkpoint_path)
+        try:
+            leafgrad.save({"net1": net1.state_dict(), "net2": net2.state_dict(),
+                           "optimizer": optimizer.state_dict(), "epoch": epoch + 1,
+                           "history": history, "args": settings}, checkpoint_path)
+        except OSError as error:
+            raise TrainError(f"cannot save the checkpoint: {error}") from None
     if frozen is not None:
         print(_frozen_report(nets, settings["freeze"], start_values))
-    _plot(history, plot_path)
+    try:
+        _plot(history, plot_path)
+    except OSError as error:
+        raise TrainError(f"cannot save the plot: {error}") from None
     print(f"test accuracy {history['test_accuracy'][-1]:.1%} after {epochs} epochs; this run "
           f"took {time.perf_counter() - started:.1f} s")
     print(f"saved {checkpoint_path} and {plot_path}")

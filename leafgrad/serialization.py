@@ -3,23 +3,29 @@
 A checkpoint is a safetensors file. Its tensors and arrays are the file's named arrays; the
 rest of the object (dicts, OrderedDicts, lists, tuples, numbers, strings, None, dtypes) is a
 JSON description in the file's metadata, with each tensor standing in as its array's name,
-dtype, shape, ``requires_grad`` flag and SHA-256 digest. Loading parses JSON and copies arrays:
-it never imports or runs code, and it checks everything (the file's layout, the description's
-digest, every array's dtype, shape and digest) before it builds anything, so a damaged file
-gives an error and nothing else.
+dtype, shape, ``requires_grad`` flag and SHA-256 digest; tensors that share memory (a tensor and
+its slices) are views of one flat array, with their offsets and strides, and share it again
+when loaded, as torch's storages do. A module state_dict keeps its ``_metadata`` (the modules'
+versions). Loading parses JSON and copies arrays: it never imports or runs code, and it checks
+everything (the file's layout, the description's digest, every array's dtype, shape and
+digest) before it builds anything, so a damaged file gives an error and nothing else.
 
-Saving to a path is atomic: the file is written under a temporary name in the same folder,
-flushed to disk, then renamed over the target, so a crash leaves the old file or the new one.
+Saving to a path is atomic (:func:`atomic_write`): the file is written under a temporary name in
+the same folder, flushed to disk, then renamed over the target, so a crash leaves the old file
+or the new one.
 """
 from __future__ import annotations
 
 import collections
+import errno
 import hashlib
 import json
 import math
 import os
 import secrets
+import stat
 import struct
+import sys
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -28,10 +34,11 @@ from leafgrad import _dtype
 from leafgrad._backend import device, get_device
 from leafgrad._tensor import Size, Tensor, _wrap
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "atomic_write"]
 
 _FORMAT = "leafgrad.checkpoint"
-_VERSION = 1
+_VERSION = 2  # 2 added views: tensors that share memory with others of the file
+_READABLE_VERSIONS = (1, 2)
 _STRUCTURE_KEY = "leafgrad"  # metadata entry holding the JSON description
 _DIGEST_KEY = "leafgrad.sha256"  # metadata entry holding the description's SHA-256
 _TYPE = "__type__"
@@ -66,14 +73,24 @@ def _parameter_class():
 
 # -- saving ---------------------------------------------------------------------------------
 class _Encoder:
-    """Turns an object into (JSON description, {name: array})."""
+    """Turns an object into (JSON description, {name: array}).
+
+    Tensors are described as they are met and given their arrays by :meth:`finish`, once it
+    knows which of them share memory: distinct tensors that view one NumPy buffer (a tensor and
+    its slices, a parameter and its ``detach()``) are stored as one flat array plus each view's
+    offset and strides, so that they share memory again after loading, as torch's storages do.
+    A tensor alone on its buffer is stored compactly, as an array of its own shape.
+    """
 
     def __init__(self) -> None:
         self.arrays: dict[str, np.ndarray] = {}
-        self.names: dict[int, str] = {}  # id of a saved tensor/array -> its array's name
+        self.names: dict[int, str] = {}  # id of an array (or tensor) stored whole -> its name
+        self.tensor_nodes: dict[int, dict] = {}  # id of a saved tensor -> its description
+        self.buffers: dict[int, list[tuple[Tensor, dict]]] = {}  # id of a buffer -> its tensors
         self.keep_alive: list = []  # so that the ids above are not reused while saving
         self.open_containers: set[int] = set()
         self.parameter = _parameter_class()
+        self.views = 0  # how many tensors are stored as views of a shared array
 
     def encode(self, obj: Any, where: str) -> Any:
         kind = type(obj)
@@ -103,6 +120,10 @@ class _Encoder:
                 return self._container(obj, kind, where)
             finally:
                 self.open_containers.discard(id(obj))
+        if isinstance(obj, tuple) and hasattr(kind, "_fields"):
+            raise TypeError(f"leafgrad.save cannot store {where} of type {kind.__module__}."
+                            f"{kind.__qualname__}, a namedtuple (loading it would mean importing "
+                            f"its class): save tuple(value) or value._asdict() instead")
         raise TypeError(f"leafgrad.save cannot store {where} of type {kind.__module__}."
                         f"{kind.__qualname__}: checkpoints hold tensors, NumPy arrays, dicts, "
                         f"OrderedDicts, lists, tuples, numbers, strings, None and dtypes")
@@ -120,9 +141,16 @@ class _Encoder:
                                 f"keys must be str, int, float, bool, None or tuples of them")
             items.append([self.encode(key, f"{where} key {key!r}"),
                           self.encode(value, f"{where}[{key!r}]")])
-        return {_TYPE: "dict" if kind is dict else "odict", "items": items}
+        node = {_TYPE: "dict" if kind is dict else "odict", "items": items}
+        metadata = getattr(obj, "_metadata", None)  # a module state_dict's version numbers
+        if kind is collections.OrderedDict and metadata is not None:
+            node["metadata"] = self.encode(metadata, f"{where}._metadata")
+        return node
 
     def _tensor(self, tensor: Tensor, where: str) -> dict:
+        node = self.tensor_nodes.get(id(tensor))
+        if node is not None:  # the same tensor saved twice is stored once, loads as one object
+            return node
         if type(tensor) is Tensor:
             kind = "tensor"
         elif self.parameter is not None and type(tensor) is self.parameter:
@@ -131,9 +159,44 @@ class _Encoder:
             raise TypeError(f"leafgrad.save cannot store {where} of type "
                             f"{type(tensor).__qualname__} (a Tensor subclass): save a plain "
                             f"tensor (tensor.detach()) instead")
-        node = self._array(tensor._data, kind, where, key=tensor)
-        node["requires_grad"] = tensor.requires_grad
+        array = tensor._data
+        if array.dtype.newbyteorder("=") not in _TENSOR_DTYPES:
+            raise TypeError(f"leafgrad.save cannot store {where}: NumPy dtype {array.dtype} is "
+                            f"not one safetensors stores (bool, (u)int8-64, float16/32/64)")
+        node = {_TYPE: kind, "requires_grad": tensor.requires_grad}  # finish() adds the rest
+        self.tensor_nodes[id(tensor)] = node
+        self.keep_alive.append(tensor)
+        self.buffers.setdefault(id(_buffer_of(array)), []).append((tensor, node))
         return node
+
+    def finish(self) -> None:
+        """Give every tensor description its array, sharing buffers where tensors share them."""
+        for members in self.buffers.values():
+            views = [(tensor, node, layout) for tensor, node in members
+                     if len(members) > 1 and (layout := _view_layout(tensor._data)) is not None]
+            if len(views) < 2:  # no other saved tensor shares this one's memory
+                views = []
+            shared = {id(node) for _, node, _ in views}
+            for tensor, node in members:
+                if id(node) not in shared:
+                    node.update(self._array(tensor._data, node[_TYPE], "", key=tensor))
+            if views:
+                self._store_views(views)
+
+    def _store_views(self, views: list) -> None:
+        """Store the span of one buffer that ``views`` cover as one flat array; each view is
+        described by its offset and strides in it (in elements), and numbered."""
+        flat = views[0][2][0]
+        low = min(first for _, _, (_, first, _, _) in views)
+        high = max(last for _, _, (_, _, last, _) in views)
+        name = str(len(self.arrays))
+        self.arrays[name] = flat[low:high + 1].astype(flat.dtype.newbyteorder("="), copy=False)
+        digest = _digest(self.arrays[name])
+        for tensor, node, (_, _, _, offset) in views:
+            node.update({"name": name, "dtype": self.arrays[name].dtype.name,
+                         "shape": list(tensor.shape), "sha256": digest, "offset": offset - low,
+                         "stride": _element_strides(tensor._data), "object": self.views})
+            self.views += 1
 
     def _array(self, array: np.ndarray, kind: str, where: str, key: Any = None) -> dict:
         key = array if key is None else key
@@ -142,7 +205,7 @@ class _Encoder:
             raise TypeError(f"leafgrad.save cannot store {where}: NumPy dtype {array.dtype} is "
                             f"not one safetensors stores (bool, (u)int8-64, float16/32/64)")
         name = self.names.get(id(key))
-        if name is None:  # the same tensor saved twice is stored once, and loads as one object
+        if name is None:  # the same array saved twice is stored once, and loads as one object
             name = str(len(self.arrays))
             self.names[id(key)] = name
             self.keep_alive.append(key)
@@ -153,6 +216,51 @@ class _Encoder:
                 "shape": list(array.shape), "sha256": _digest(self.arrays[name])}
 
 
+def _buffer_of(array: np.ndarray) -> np.ndarray:
+    """The array that owns ``array``'s memory (``array`` itself when it is not a view)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def _element_strides(array: np.ndarray) -> list[int]:
+    return [stride // array.itemsize for stride in array.strides]
+
+
+def _view_layout(array: np.ndarray) -> tuple[np.ndarray, int, int, int] | None:
+    """``(flat buffer, first element, last element, offset)`` of ``array`` within its buffer,
+    counted in elements; None when it cannot be described that way (an empty array, another
+    dtype than its buffer's, elements that overlap as after ``expand``): it is then stored
+    on its own."""
+    buffer = _buffer_of(array)
+    if not (buffer.flags.c_contiguous or buffer.flags.f_contiguous):
+        return None
+    strides = _element_strides(array)
+    if array.size == 0 or array.dtype != buffer.dtype or _overlaps(array.shape, strides):
+        return None
+    flat = buffer.ravel(order="K")  # a view in memory order when the buffer is contiguous
+    start = flat.__array_interface__["data"][0]
+    if start != buffer.__array_interface__["data"][0] or not flat.flags.c_contiguous:
+        return None
+    offset, remainder = divmod(array.__array_interface__["data"][0] - start, array.itemsize)
+    if remainder or any(stride % array.itemsize for stride in array.strides):
+        return None
+    first = offset + sum(s * (n - 1) for s, n in zip(strides, array.shape) if s < 0)
+    last = offset + sum(s * (n - 1) for s, n in zip(strides, array.shape) if s > 0)
+    return flat, first, last, offset
+
+
+def _overlaps(shape: list[int], strides: list[int]) -> bool:
+    """Whether two elements of the layout (``strides`` in elements) may share memory: some
+    dimension's step is shorter than the extent of the dimensions inside it."""
+    extent = 1
+    for stride, size in sorted((abs(s), n) for s, n in zip(strides, shape) if n > 1):
+        if stride < extent:
+            return True
+        extent += stride * (size - 1)
+    return False
+
+
 def _digest(array: np.ndarray) -> str:
     return hashlib.sha256(array.reshape(-1).view(np.uint8)).hexdigest()
 
@@ -160,9 +268,11 @@ def _digest(array: np.ndarray) -> str:
 def _serialize(obj: Any) -> bytes:
     safetensors_numpy = _safetensors_numpy()
     encoder = _Encoder()
-    structure = json.dumps({"format": _FORMAT, "version": _VERSION,
-                            "root": encoder.encode(obj, "obj")},
-                           allow_nan=False, separators=(",", ":"))
+    root = encoder.encode(obj, "obj")
+    encoder.finish()
+    # version 1 readers know no views: files without views stay readable by them
+    structure = json.dumps({"format": _FORMAT, "version": _VERSION if encoder.views else 1,
+                            "root": root}, allow_nan=False, separators=(",", ":"))
     metadata = {_STRUCTURE_KEY: structure,
                 _DIGEST_KEY: hashlib.sha256(structure.encode()).hexdigest()}
     return safetensors_numpy.save(encoder.arrays, metadata=metadata)
@@ -182,15 +292,34 @@ def _fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
-def _atomic_write(path: str, data: bytes) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
+def atomic_write(path: str | os.PathLike, data: bytes) -> None:
+    """Replace the file at ``path`` by ``data`` atomically: write a temporary file in the same
+    folder, flush it to disk, then rename it over ``path``, so that a crash leaves either the
+    old file or the new one. A symbolic link is followed (its target is replaced, the link
+    stays) and a file that exists keeps its permission bits.
+
+    Example::
+
+        >>> atomic_write("plot.png", png_bytes)
+    """
+    path = os.path.realpath(path)
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not os.access(path, os.W_OK):  # as open(path, "wb") would refuse
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+    directory = os.path.dirname(path)
     temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}."
                                         f"{secrets.token_hex(4)}.tmp")
     # O_EXCL: never write into a file someone else owns; 0o666 lets the umask decide the mode
+    # of a new file
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
                  0o666)
     try:
         with os.fdopen(fd, "wb") as file:
+            if mode is not None:
+                os.chmod(temporary, mode)
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
@@ -218,11 +347,17 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
         >>> leafgrad.load("checkpoint.safetensors")["step"]
         3
     """
-    data = _serialize(obj)
+    try:
+        data = _serialize(obj)
+    except RecursionError:
+        target = getattr(f, "name", repr(f)) if hasattr(f, "write") else os.fspath(f)
+        raise RecursionError(f"leafgrad.save: cannot save to {target}: the object's containers "
+                             f"are nested too deeply (Python's recursion limit is "
+                             f"{sys.getrecursionlimit()})") from None
     if hasattr(f, "write"):
         f.write(data)
         return
-    _atomic_write(os.fspath(f), data)
+    atomic_write(f, data)
 
 
 # -- loading --------------------------------------------------------------------------------
@@ -234,16 +369,21 @@ def _read_metadata(data: bytes) -> dict[str, str]:
     """The metadata of a safetensors file, read from its header (safetensors' own reader
     checks the rest of the layout)."""
     if len(data) < 8:
+        _check_foreign_format(data)
         raise _CorruptCheckpoint(f"the file is {len(data)} bytes long, too short for a "
                                  f"safetensors header (truncated?)")
     (header_length,) = struct.unpack("<Q", data[:8])
     if header_length > len(data) - 8:
+        _check_foreign_format(data)
         raise _CorruptCheckpoint(f"the header claims {header_length} bytes but only "
                                  f"{len(data) - 8} follow (truncated?)")
     try:
         header = json.loads(data[8:8 + header_length])
     except (UnicodeDecodeError, ValueError) as error:
+        _check_foreign_format(data)
         raise _CorruptCheckpoint(f"the header is not valid JSON ({error})") from None
+    except RecursionError:
+        raise _CorruptCheckpoint("the header is nested too deeply to parse") from None
     if not isinstance(header, dict):
         raise _CorruptCheckpoint("the header is not a JSON object")
     metadata = header.get("__metadata__")
@@ -254,12 +394,27 @@ def _read_metadata(data: bytes) -> dict[str, str]:
     return metadata
 
 
+def _check_foreign_format(data: bytes) -> None:
+    """Say what a file is when it is not a safetensors file but one torch.save writes."""
+    if data.startswith(b"PK\x03\x04"):
+        raise _CorruptCheckpoint(
+            "it is a zip archive, the format torch.save writes; leafgrad.load reads only files "
+            "written by leafgrad.save (to bring PyTorch weights over, load them with torch.load "
+            "and convert each tensor with leafgrad.tensor(t.numpy()))")
+    if len(data) >= 2 and data[0] == 0x80 and 2 <= data[1] <= 5:
+        raise _CorruptCheckpoint(
+            "it is a Python pickle (torch.save's legacy format, or pickle.dump), which "
+            "leafgrad.load never unpickles: it reads only files written by leafgrad.save")
+
+
 class _Decoder:
     """Checks a JSON description against the file's arrays and builds the object."""
 
     def __init__(self, arrays: dict[str, np.ndarray]) -> None:
         self.arrays = arrays
-        self.built: dict[str, tuple[dict, Any]] = {}  # name -> (node, object)
+        # name -> (how it is used: "array" or "view", its digest, a writable copy)
+        self.checked: dict[str, tuple[str, str, np.ndarray]] = {}
+        self.built: dict[Any, tuple[dict, Any]] = {}  # array name or view number -> result
 
     def decode(self, node: Any, where: str) -> Any:
         if node is None or type(node) in (bool, int, float, str):
@@ -294,6 +449,11 @@ class _Decoder:
                     raise _CorruptCheckpoint(f"{where}: unhashable dict key "
                                              f"{_short(pair[0])}") from None
                 result[key] = self.decode(pair[1], f"{where}[{key!r}]")
+            if kind == "odict" and "metadata" in node:
+                metadata = self.decode(node["metadata"], f"{where}._metadata")
+                if not isinstance(metadata, dict):
+                    raise _CorruptCheckpoint(f"{where}._metadata is not a dict")
+                result._metadata = metadata
             return result
         if kind == "dtype":
             name = node.get("name")
@@ -305,6 +465,8 @@ class _Decoder:
                 return get_device(node.get("name"))
             except (TypeError, ValueError, RuntimeError) as error:
                 raise _CorruptCheckpoint(f"{where}: bad device ({error})") from None
+        if kind in ("tensor", "parameter") and "offset" in node:
+            return self._view_node(node, kind, where)
         if kind in ("tensor", "parameter", "ndarray", "numpy_scalar"):
             return self._array_node(node, kind, where)
         raise _CorruptCheckpoint(f"{where}: unknown entry type {_short(kind)}")
@@ -316,30 +478,46 @@ class _Decoder:
             raise _CorruptCheckpoint(f"{where}: a {node[_TYPE]} without a list of items")
         return items
 
-    def _array_node(self, node: dict, kind: str, where: str) -> Any:
+    def _checked_array(self, node: dict, kind: str, use: str, where: str) -> np.ndarray:
+        """The file's array that ``node`` names, checked against the node, writable. ``use``
+        is "view" for a flat array that views share, "array" for an array stored whole."""
         name = node.get("name")
         if not isinstance(name, str) or name not in self.arrays:
             raise _CorruptCheckpoint(f"{where}: the {kind} named {_short(name)} is missing "
                                      f"from the file")
+        array = self.arrays[name]
+        dtype_name = node.get("dtype")
+        if dtype_name != array.dtype.name:
+            raise _CorruptCheckpoint(f"{where}: the description says dtype {_short(dtype_name)}"
+                                     f" but the file stores {array.dtype.name}")
+        if use == "array" and node.get("shape") != list(array.shape):
+            raise _CorruptCheckpoint(f"{where}: the description says shape "
+                                     f"{_short(node.get('shape'))} but the file stores "
+                                     f"{list(array.shape)}")
+        if use == "view" and array.ndim != 1:
+            raise _CorruptCheckpoint(f"{where}: the array named {name!r}, which views share, "
+                                     f"must be flat but has shape {list(array.shape)}")
+        if name not in self.checked:  # each array's digest is computed once
+            self.checked[name] = (use, _digest(array),
+                                  array if array.flags.writeable else array.copy())
+        first_use, digest, array = self.checked[name]
+        if first_use != use:
+            raise _CorruptCheckpoint(f"{where}: the array named {name!r} is described twice, "
+                                     f"differently")
+        if node.get("sha256") != digest:
+            raise _CorruptCheckpoint(f"{where}: the data of the array named {name!r} does not "
+                                     f"match its SHA-256 digest (the file is damaged)")
+        return array
+
+    def _array_node(self, node: dict, kind: str, where: str) -> Any:
+        array = self._checked_array(node, kind, "array", where)
+        name = node["name"]
         if name in self.built:
             first_node, built = self.built[name]
             if first_node != node:
                 raise _CorruptCheckpoint(f"{where}: the array named {name!r} is described "
                                          f"twice, differently")
             return built
-        array = self.arrays[name]
-        dtype_name, shape = node.get("dtype"), node.get("shape")
-        if dtype_name != array.dtype.name:
-            raise _CorruptCheckpoint(f"{where}: the description says dtype {_short(dtype_name)}"
-                                     f" but the file stores {array.dtype.name}")
-        if shape != list(array.shape):
-            raise _CorruptCheckpoint(f"{where}: the description says shape {_short(shape)} but "
-                                     f"the file stores {list(array.shape)}")
-        if node.get("sha256") != _digest(array):
-            raise _CorruptCheckpoint(f"{where}: the data of the array named {name!r} does not "
-                                     f"match its SHA-256 digest (the file is damaged)")
-        if not array.flags.writeable:
-            array = array.copy()
         if kind == "ndarray":
             built = array
         elif kind == "numpy_scalar":
@@ -349,6 +527,35 @@ class _Decoder:
         else:
             built = self._tensor(node, kind, array, where)
         self.built[name] = (node, built)
+        return built
+
+    def _view_node(self, node: dict, kind: str, where: str) -> Tensor:
+        """A tensor that views a flat array shared with other tensors of the file."""
+        flat = self._checked_array(node, kind, "view", where)
+        number = node.get("object")
+        if type(number) is not int:
+            raise _CorruptCheckpoint(f"{where}: a view without an object number")
+        if ("view", number) in self.built:
+            first_node, built = self.built["view", number]
+            if first_node != node:
+                raise _CorruptCheckpoint(f"{where}: view {number} is described twice, "
+                                         f"differently")
+            return built
+        shape, strides, offset = node.get("shape"), node.get("stride"), node.get("offset")
+        if not (_ints(shape) and all(n > 0 for n in shape) and _ints(strides)
+                and len(strides) == len(shape) and type(offset) is int):
+            raise _CorruptCheckpoint(f"{where}: bad view layout: shape {_short(shape)}, "
+                                     f"stride {_short(strides)}, offset {_short(offset)}")
+        first = offset + sum(s * (n - 1) for s, n in zip(strides, shape) if s < 0)
+        last = offset + sum(s * (n - 1) for s, n in zip(strides, shape) if s > 0)
+        if first < 0 or last >= len(flat) or _overlaps(shape, strides):
+            raise _CorruptCheckpoint(f"{where}: the view (shape {shape}, stride {strides}, "
+                                     f"offset {offset}) does not fit its array of "
+                                     f"{len(flat)} elements without overlapping")
+        array = np.ndarray(shape, flat.dtype, buffer=flat, offset=offset * flat.itemsize,
+                           strides=[s * flat.itemsize for s in strides])
+        built = self._tensor(node, kind, array, where)
+        self.built["view", number] = (node, built)
         return built
 
     @staticmethod
@@ -370,6 +577,10 @@ class _Decoder:
         return parameter(tensor, requires_grad=requires_grad)
 
 
+def _ints(values: Any) -> bool:
+    return type(values) is list and all(type(value) is int for value in values)
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -387,11 +598,15 @@ def _decode(data: bytes) -> Any:
     except ValueError as error:
         raise _CorruptCheckpoint(f"the leafgrad description is not valid JSON ({error})") \
             from None
+    except RecursionError:
+        raise _CorruptCheckpoint("the leafgrad description is nested too deeply to parse") \
+            from None
     if not isinstance(description, dict) or description.get("format") != _FORMAT:
         raise _CorruptCheckpoint("the leafgrad description has no format marker")
-    if description.get("version") != _VERSION:
+    if description.get("version") not in _READABLE_VERSIONS:
         raise _CorruptCheckpoint(f"checkpoint format version {_short(description.get('version'))}"
-                                 f" is not one this leafgrad reads (it reads {_VERSION})")
+                                 f" is not one this leafgrad reads (it reads "
+                                 f"{', '.join(map(str, _READABLE_VERSIONS))})")
     if "root" not in description:
         raise _CorruptCheckpoint("the leafgrad description has no root object")
     safetensors_numpy = _safetensors_numpy()
@@ -400,8 +615,12 @@ def _decode(data: bytes) -> Any:
     except Exception as error:  # safetensors raises its own SafetensorError (an Exception)
         raise _CorruptCheckpoint(f"safetensors cannot read it ({error})") from None
     decoder = _Decoder(arrays)
-    obj = decoder.decode(description["root"], "obj")
-    unused = sorted(set(arrays) - set(decoder.built))
+    try:
+        obj = decoder.decode(description["root"], "obj")
+    except RecursionError:
+        raise _CorruptCheckpoint(f"its containers are nested too deeply to load (Python's "
+                                 f"recursion limit is {sys.getrecursionlimit()})") from None
+    unused = sorted(set(arrays) - set(decoder.checked))
     if unused:
         raise _CorruptCheckpoint(f"it holds arrays the description never uses: {unused[:5]}")
     return obj

@@ -605,3 +605,18 @@ def test_pin_memory_warns_that_it_does_nothing():
     with pytest.warns(UserWarning, match="'pin_memory' argument is set as true but no "
                                          "accelerator is found"):
         list(DataLoader(list(range(2)), pin_memory=True))
+
+
+def test_only_the_iterable_fetcher_takes_drop_last():
+    import inspect
+
+    from leafgrad.utils.data.collate import default_collate
+    from leafgrad.utils.data.dataloader import _IterableFetcher, _MapFetcher, make_fetcher
+    # a map-style set's short last batch is dropped by its batch sampler, not by the fetcher
+    assert "drop_last" not in inspect.signature(_MapFetcher).parameters
+    fetcher = make_fetcher("map", list(range(5)), True, default_collate, drop_last=True)
+    assert fetcher.fetch([3, 4]).tolist() == [3, 4]
+    fetcher = make_fetcher("iterable", range(5), True, default_collate, drop_last=True)
+    assert isinstance(fetcher, _IterableFetcher) and fetcher.fetch([0, 1, 2]).tolist() == [0, 1, 2]
+    with pytest.raises(StopIteration):
+        fetcher.fetch([0, 1, 2])  # the two left are a short batch, dropped

@@ -439,6 +439,17 @@ def test_load_rejects_non_mappings_and_non_tensors():
     assert net.weight.detach().numpy().tolist() != [[1.0, 1.0]]
 
 
+def test_loading_torch_tensors_says_how_to_convert_them(torch):
+    net = nn.Linear(2, 1)
+    with pytest.raises(RuntimeError) as error:
+        net.load_state_dict(torch.nn.Linear(2, 1).state_dict())
+    message = str(error.value)
+    assert ('While copying the parameter named "weight", expected a leafgrad Tensor from '
+            'checkpoint but received a PyTorch Tensor: convert it with '
+            'leafgrad.tensor(t.numpy())') in message
+    assert "torch.Tensor or Tensor-like" not in message
+
+
 def test_load_casts_dtype_and_keeps_parameter_objects():
     net = nn.Linear(2, 1)
     weight = net.weight

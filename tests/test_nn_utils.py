@@ -36,10 +36,12 @@ def grads_for(lib, scale=1.0):
 
 @pytest.mark.parametrize("norm_type", [2.0, 1, math.inf, 0.5, "inf"])
 @pytest.mark.parametrize("max_norm", [0.5, 1000.0])
-def test_clip_grad_norm_matches_torch(torch, norm_type, max_norm):
+@pytest.mark.parametrize("foreach", [None, True, False])
+def test_clip_grad_norm_matches_torch(torch, norm_type, max_norm, foreach):
     ours, theirs = grads_for(leafgrad), grads_for(torch)
-    total = clip_grad_norm_(ours, max_norm, norm_type=norm_type)
-    reference = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type=norm_type)
+    total = clip_grad_norm_(ours, max_norm, norm_type=norm_type, foreach=foreach)
+    reference = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type=norm_type,
+                                               foreach=foreach)
     assert isinstance(total, leafgrad.Tensor) and total.shape == ()
     np.testing.assert_allclose(total.item(), reference.item(), rtol=1e-6)
     for p, q in zip(ours[:3], theirs[:3]):
@@ -93,10 +95,11 @@ def test_clip_grad_norm_runs_outside_autograd():
     assert not total.requires_grad
 
 
-def test_clip_grad_value_matches_torch(torch):
+@pytest.mark.parametrize("foreach", [None, True, False])
+def test_clip_grad_value_matches_torch(torch, foreach):
     ours, theirs = grads_for(leafgrad), grads_for(torch)
-    clip_grad_value_(ours, 0.3)
-    torch.nn.utils.clip_grad_value_(theirs, 0.3)
+    clip_grad_value_(ours, 0.3, foreach=foreach)
+    torch.nn.utils.clip_grad_value_(theirs, 0.3, foreach=foreach)
     for p, q in zip(ours[:3], theirs[:3]):
         np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
     assert max(np.abs(p.grad.numpy()).max() for p in ours[:3]) == pytest.approx(0.3)
@@ -104,6 +107,18 @@ def test_clip_grad_value_matches_torch(torch):
     single.grad = leafgrad.tensor([-5.0])
     clip_grad_value_(single, 1)
     assert single.grad.item() == -1.0
+
+
+@pytest.mark.parametrize("name", ["clip_grad_norm_", "clip_grad_value_", "get_total_norm",
+                                  "clip_grads_with_norm_"])
+def test_clipping_signatures_match_torch(torch, name):
+    import inspect
+
+    def parameters(function):
+        return [(p.name, p.kind, p.default)
+                for p in inspect.signature(function).parameters.values()]
+    assert parameters(getattr(leafgrad.nn.utils, name)) == \
+        parameters(getattr(torch.nn.utils, name))
 
 
 def test_parameters_to_vector_and_back():

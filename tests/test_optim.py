@@ -73,21 +73,28 @@ GRID = {
                                                             dampening=0.3),
             dict(lr=0.05, momentum=0.8, nesterov=True), dict(lr=0.1, weight_decay=0.05),
             dict(lr=0.05, momentum=0.9, weight_decay=0.01, maximize=True),
-            dict(lr=0.05, momentum=0.5, nesterov=True, weight_decay=0.1)],
+            dict(lr=0.05, momentum=0.5, nesterov=True, weight_decay=0.1),
+            # torch's implementation switches: the same numbers
+            dict(lr=0.05, momentum=0.9, foreach=True), dict(lr=0.05, momentum=0.9, fused=True)],
     "Adam": [dict(lr=0.05), dict(lr=0.05, amsgrad=True), dict(lr=0.05, weight_decay=0.1),
              dict(lr=0.02, betas=(0.3, 0.8), eps=1e-3),  # beta1 < 0.5: lerp's other form
              dict(lr=0.05, maximize=True, amsgrad=True, weight_decay=0.01),
-             dict(lr=0.05, decoupled_weight_decay=True, weight_decay=0.1)],
+             dict(lr=0.05, decoupled_weight_decay=True, weight_decay=0.1),
+             dict(lr=0.05, amsgrad=True, foreach=True), dict(lr=0.05, fused=True),
+             dict(lr=0.05, foreach=False, fused=False, capturable=False, differentiable=False)],
     "AdamW": [dict(lr=0.05), dict(lr=0.05, weight_decay=0.2, amsgrad=True),
-              dict(lr=0.05, betas=(0.5, 0.9), maximize=True)],
+              dict(lr=0.05, betas=(0.5, 0.9), maximize=True),
+              dict(lr=0.05, weight_decay=0.2, fused=True)],
     "RMSprop": [dict(lr=0.01), dict(lr=0.01, centered=True), dict(lr=0.01, momentum=0.9),
                 dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.1, alpha=0.9),
-                dict(lr=0.01, alpha=0.3, eps=1e-4, maximize=True)],
+                dict(lr=0.01, alpha=0.3, eps=1e-4, maximize=True),
+                dict(lr=0.01, centered=True, momentum=0.5, foreach=True)],
     "Adagrad": [dict(lr=0.1), dict(lr=0.1, lr_decay=0.05),
                 dict(lr=0.1, initial_accumulator_value=0.5, weight_decay=0.1),
-                dict(lr=0.1, eps=1e-3, maximize=True)],
+                dict(lr=0.1, eps=1e-3, maximize=True), dict(lr=0.1, foreach=True),
+                dict(lr=0.1, lr_decay=0.05, fused=True)],
     "Adadelta": [dict(), dict(lr=0.5, rho=0.5), dict(lr=2.0, eps=1e-4, weight_decay=0.1),
-                 dict(rho=0.95, maximize=True)],
+                 dict(rho=0.95, maximize=True), dict(rho=0.5, weight_decay=0.1, foreach=True)],
 }
 CASES = [(name, kwargs) for name, grid in GRID.items() for kwargs in grid]
 
@@ -613,13 +620,145 @@ def test_hyper_parameter_errors(name, kwargs, message, torch):
     assert str(ours.value) == str(theirs.value)
 
 
-def test_repr_and_defaults_match_torch(torch):
-    for name in ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "LBFGS"]:
-        ours = getattr(leafgrad.optim, name)([leafgrad.zeros(1, requires_grad=True)])
-        theirs = getattr(torch.optim, name)([torch.zeros(1, requires_grad=True)])
-        for key, value in ours.defaults.items():
-            assert theirs.defaults[key] == value, (name, key)
-        assert repr(ours).startswith(f"{name} (\nParameter Group 0\n")
+NAMES = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "LBFGS"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_repr_defaults_and_signature_match_torch(name, torch):
+    ours = getattr(leafgrad.optim, name)([leafgrad.zeros(1, requires_grad=True)])
+    theirs = getattr(torch.optim, name)([torch.zeros(1, requires_grad=True)])
+    assert list(ours.defaults.items()) == list(theirs.defaults.items())
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()["param_groups"][0]) == \
+        list(theirs.state_dict()["param_groups"][0])
+    assert parameters(getattr(leafgrad.optim, name)) == parameters(getattr(torch.optim, name))
+
+
+def parameters(function) -> list[tuple]:
+    """Names, kinds and defaults of a function's parameters (not their annotations)."""
+    import inspect
+    return [(p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()]
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "Adagrad"])
+@pytest.mark.parametrize("kwargs", [dict(fused=True, foreach=True),
+                                    dict(fused=True, differentiable=True)])
+def test_fused_conflicts_are_torch_errors(name, kwargs, torch):
+    with pytest.raises(RuntimeError) as ours:
+        getattr(leafgrad.optim, name)([leafgrad.zeros(1, requires_grad=True)], **kwargs)
+    with pytest.raises(RuntimeError) as theirs:
+        getattr(torch.optim, name)([torch.zeros(1, requires_grad=True)], **kwargs)
+    assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("name, switch, words", [
+    ("SGD", "differentiable", "differentiable=True is not supported"),
+    ("Adam", "differentiable", "outside the autograd graph"),
+    ("Adagrad", "differentiable", "differentiable=True is not supported"),
+    ("Adam", "capturable", "capturable=True needs parameters on a device with CUDA graphs"),
+    ("AdamW", "capturable", "leafgrad runs on the CPU only"),
+    ("RMSprop", "capturable", "capturable=True"),
+    ("Adadelta", "capturable", "capturable=True"),
+])
+def test_unsupported_switches_are_refused(name, switch, words):
+    cls = getattr(leafgrad.optim, name)
+    a, b = leafgrad.zeros(2, requires_grad=True), leafgrad.zeros(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match=words):
+        cls([a], **{switch: True})
+    opt = cls([a])
+    with pytest.raises(RuntimeError, match=words):
+        opt.add_param_group({"params": [b], switch: True})
+    assert len(opt.param_groups) == 1
+    saved = opt.state_dict()
+    saved["param_groups"][0][switch] = True
+    with pytest.raises(RuntimeError, match=words):
+        opt.load_state_dict(saved)
+    assert opt.param_groups[0][switch] is False
+
+
+def bad_state(name: str, kwargs: dict, damage) -> tuple:
+    """An optimizer after two steps and its state_dict, damaged by ``damage(state of 0)``."""
+    params = [leafgrad.tensor(v, requires_grad=True) for v in start_values()]
+    opt = getattr(leafgrad.optim, name)(params, **kwargs)
+    run_steps(opt, params, 0, 2)
+    saved = opt.state_dict()
+    damage(saved["state"])
+    return opt, saved
+
+
+def _put(state, key, value, index=0):
+    state[index][key] = value
+
+
+@pytest.mark.parametrize("name, kwargs, damage, error, words", [
+    ("SGD", dict(momentum=0.9), lambda s: _put(s, "momentum_buffer", leafgrad.zeros(5)),
+     ValueError, "state[0]['momentum_buffer'] has shape (5,), but its parameter has shape "
+                 "(3, 4)"),
+    ("SGD", dict(momentum=0.9), lambda s: _put(s, "momentum_buffer", [0.0] * 12),
+     TypeError, "state[0]['momentum_buffer'] must be a Tensor of its parameter's shape (3, 4), "
+                "but got list"),
+    ("SGD", dict(momentum=0.9), lambda s: _put(s, "momentum_buffer", np.zeros((3, 4))),
+     TypeError, "but got numpy.ndarray"),
+    ("Adam", {}, lambda s: _put(s, "exp_avg_sq", leafgrad.zeros(4, 3)), ValueError,
+     "state[0]['exp_avg_sq'] has shape (4, 3)"),
+    ("Adam", dict(amsgrad=True), lambda s: _put(s, "max_exp_avg_sq", None), TypeError,
+     "state[0]['max_exp_avg_sq'] must be a Tensor"),
+    ("Adam", {}, lambda s: _put(s, "step", leafgrad.ones(2)), TypeError,
+     "state[0]['step'] must be a 0-dim tensor or a number, but got torch.FloatTensor of shape "
+     "(2,)"),
+    ("Adagrad", {}, lambda s: _put(s, "step", "2"), TypeError,
+     "state[0]['step'] must be a 0-dim tensor or a number, but got str"),
+    ("Adagrad", {}, lambda s: _put(s, "sum", leafgrad.zeros(2), index=1), ValueError,
+     "state[1]['sum'] has shape (2,), but its parameter has shape (4,)"),
+    ("Adadelta", {}, lambda s: _put(s, "acc_delta", 1.0), TypeError,
+     "state[0]['acc_delta'] must be a Tensor"),
+    ("RMSprop", dict(centered=True), lambda s: _put(s, "grad_avg", leafgrad.zeros(1)),
+     ValueError, "state[0]['grad_avg'] has shape (1,)"),
+    ("SGD", dict(momentum=0.9), lambda s: s.__setitem__(0, [1, 2]), TypeError,
+     "state[0] must be a dict, but got list"),
+])
+def test_load_state_dict_checks_the_state(name, kwargs, damage, error, words):
+    opt, saved = bad_state(name, kwargs, damage)
+    before = opt.state_dict()
+    with pytest.raises(error) as info:
+        opt.load_state_dict(saved)
+    message = str(info.value)
+    assert message.startswith("loaded state dict: state[") and words in message
+    after = opt.state_dict()  # nothing was loaded
+    for index, entries in before["state"].items():
+        for key, value in entries.items():
+            assert np.array_equal(after["state"][index][key].numpy(), value.numpy())
+
+
+def test_load_state_dict_refuses_torch_tensors_with_a_hint(torch):
+    opt, saved = bad_state("SGD", dict(momentum=0.9),
+                           lambda s: _put(s, "momentum_buffer", torch.zeros(3, 4)))
+    with pytest.raises(TypeError, match=r"state\[0\]\['momentum_buffer'\] is a torch.Tensor, "
+                                        r"not a leafgrad Tensor: convert it with "
+                                        r"leafgrad.tensor\(t.numpy\(\)\)"):
+        opt.load_state_dict(saved)
+
+
+def test_load_state_dict_accepts_what_step_can_use():
+    # a missing momentum buffer, as torch may store it, and a step counter as a plain number
+    opt, saved = bad_state("SGD", dict(momentum=0.9), lambda s: _put(s, "momentum_buffer", None))
+    opt.load_state_dict(saved)
+    opt, saved = bad_state("Adam", {}, lambda s: _put(s, "step", 2))
+    opt.load_state_dict(saved)
+    params = opt.param_groups[0]["params"]
+    run_steps(opt, params, 2, 3)
+    assert opt.state[params[0]]["step"].item() == 3.0
+    # LBFGS keeps flat vectors of all parameters in the first parameter's state
+    params = [leafgrad.tensor(v, requires_grad=True) for v in start_values()]
+    lbfgs = leafgrad.optim.LBFGS(params, history_size=3)
+
+    def closure():
+        lbfgs.zero_grad()
+        loss = sum((p * p).sum() for p in params)
+        loss.backward()
+        return loss
+    lbfgs.step(closure)
+    lbfgs.load_state_dict(lbfgs.state_dict())
 
 
 def test_adagrad_state_exists_before_the_first_step():

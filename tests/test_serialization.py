@@ -467,3 +467,188 @@ def test_loading_never_runs_code(tmp_path):
 def test_tensors_refuse_pickle(tmp_path):
     with pytest.raises(TypeError, match="use leafgrad.save"):
         pickle.dumps(leafgrad.ones(1))
+
+
+# -- shared memory, module metadata ----------------------------------------------------------
+def description_of(path) -> dict:
+    from safetensors import safe_open
+    with safe_open(str(path), "numpy") as file:
+        return json.loads(file.metadata()["leafgrad"])
+
+
+def test_views_share_memory_after_loading(tmp_path):
+    base = leafgrad.arange(12.0).reshape(3, 4)
+    views = [base, base[1], base.t(), base[:, ::2], base[2, 1:3]]
+    loaded = round_trip(views, tmp_path)
+    for view, original in zip(loaded, views):
+        assert view.shape == original.shape and view.is_leaf
+        np.testing.assert_array_equal(view.numpy(), original.numpy())
+    assert all(np.shares_memory(loaded[0].numpy(), view.numpy()) for view in loaded[1:])
+    loaded[0].add_(100.0)  # a write through one is seen through the others, as in torch
+    assert loaded[1].tolist() == [104.0, 105.0, 106.0, 107.0]
+    assert loaded[3][0].tolist() == [100.0, 102.0] and loaded[4].tolist() == [109.0, 110.0]
+    arrays = io_arrays(tmp_path / "checkpoint.safetensors")
+    assert [array.shape for array in arrays.values()] == [(12,)]  # stored once, flat
+    assert description_of(tmp_path / "checkpoint.safetensors")["version"] == 2
+    again = round_trip(loaded, tmp_path, "again.safetensors")  # and keep sharing after that
+    assert all(np.shares_memory(again[0].numpy(), view.numpy()) for view in again[1:])
+
+
+def test_a_parameter_and_its_detached_alias_share_memory(tmp_path):
+    parameter_module = pytest.importorskip("leafgrad.nn.parameter")
+    weight = parameter_module.Parameter(leafgrad.ones(3))
+    loaded = round_trip({"weight": weight, "alias": weight.detach(), "same": weight}, tmp_path)
+    assert type(loaded["weight"]) is parameter_module.Parameter
+    assert loaded["same"] is loaded["weight"] and loaded["alias"] is not loaded["weight"]
+    assert loaded["weight"].requires_grad and not loaded["alias"].requires_grad
+    assert np.shares_memory(loaded["weight"].detach().numpy(), loaded["alias"].numpy())
+
+
+def test_what_shares_no_memory_is_stored_compactly(tmp_path):
+    big = leafgrad.arange(1000.0)
+    expanded = leafgrad.ones(3).expand(2, 3)  # overlapping elements: stored as a copy
+    loaded = round_trip({"slice": big[10:13], "expanded": expanded, "row": expanded[0]},
+                        tmp_path)
+    assert loaded["slice"].tolist() == [10.0, 11.0, 12.0]
+    assert loaded["expanded"].tolist() == [[1.0] * 3] * 2 and loaded["row"].tolist() == [1.0] * 3
+    arrays = io_arrays(tmp_path / "checkpoint.safetensors")
+    assert sorted(array.shape for array in arrays.values()) == [(2, 3), (3,), (3,)]
+    assert description_of(tmp_path / "checkpoint.safetensors")["version"] == 1
+
+
+def view_node(offset=0, stride=(1,), shape=(2,), flat=None, number=0):
+    flat = np.zeros(4, np.float32) if flat is None else flat
+    return tensor_node(array=flat, shape=shape, offset=offset, stride=list(stride),
+                       object=number)
+
+
+@pytest.mark.parametrize("root, words", [
+    (view_node(offset=3), ["does not fit its array of 4 elements"]),
+    (view_node(offset=1, stride=(-2,)), ["does not fit"]),
+    (view_node(stride=(0,)), ["overlapping"]),
+    (view_node(shape=(2, 2), stride=(1, 1)), ["overlapping"]),
+    (view_node(stride=(1, 1)), ["bad view layout"]),
+    (view_node(offset="0"), ["bad view layout"]),
+    (view_node(number=None), ["without an object number"]),
+    ([view_node(), view_node(offset=1)], ["view 0 is described twice"]),
+    ([view_node(), tensor_node(array=np.zeros(4, np.float32), shape=(4,))],
+     ["described twice, differently"]),
+])
+def test_inconsistent_views_are_refused(tmp_path, root, words):
+    path = tmp_path / "edited.safetensors"
+    rewrite(path, {"0": np.zeros(4, np.float32)}, describe(root))
+    assert_refused(path, *words)
+
+
+def test_a_view_of_a_shaped_array_is_refused(tmp_path):
+    path = tmp_path / "edited.safetensors"
+    flat = np.zeros((2, 2), np.float32)
+    rewrite(path, {"0": flat}, describe(view_node(flat=flat)))
+    assert_refused(path, "must be flat but has shape [2, 2]")
+
+
+def test_a_module_state_dict_keeps_its_version_metadata(tmp_path):
+    nn = pytest.importorskip("leafgrad.nn")
+    state = nn.BatchNorm1d(3).state_dict()
+    del state["num_batches_tracked"]
+    loaded = round_trip(state, tmp_path)
+    assert loaded._metadata == state._metadata == {"": {"version": 2}}
+    # with its version known, the missing buffer is an error, as in torch; a state_dict of
+    # the first BatchNorm version (no metadata) loads without it
+    with pytest.raises(RuntimeError, match='Missing key\\(s\\) in state_dict: '
+                                           '"num_batches_tracked"'):
+        nn.BatchNorm1d(3).load_state_dict(loaded)
+    old = collections.OrderedDict(loaded)
+    nn.BatchNorm1d(3).load_state_dict(old)
+
+
+def test_bad_metadata_is_refused(tmp_path):
+    path = tmp_path / "edited.safetensors"
+    rewrite(path, {}, describe({"__type__": "odict", "items": [], "metadata": [1]}))
+    assert_refused(path, "_metadata is not a dict")
+
+
+# -- where files go --------------------------------------------------------------------------
+def test_saving_through_a_symbolic_link_replaces_its_target(tmp_path):
+    target, link = tmp_path / "real.safetensors", tmp_path / "link.safetensors"
+    save({"version": 1}, target)
+    link.symlink_to(target)
+    save({"version": 2}, link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert load(target) == {"version": 2} and load(link) == {"version": 2}
+    assert sorted(os.listdir(tmp_path)) == ["link.safetensors", "real.safetensors"]
+
+
+def test_a_saved_file_keeps_its_mode(tmp_path):
+    path = tmp_path / "checkpoint.safetensors"
+    save({"version": 1}, path)
+    os.chmod(path, 0o640)
+    save({"version": 2}, path)
+    assert os.stat(path).st_mode & 0o7777 == 0o640 and load(path) == {"version": 2}
+    old_umask = os.umask(0o077)
+    try:
+        save({"new": True}, tmp_path / "new.safetensors")  # a new file follows the umask
+    finally:
+        os.umask(old_umask)
+    assert os.stat(tmp_path / "new.safetensors").st_mode & 0o777 == 0o600
+
+
+def test_a_file_that_cannot_be_written_is_not_replaced(tmp_path, monkeypatch):
+    path = tmp_path / "checkpoint.safetensors"
+    save({"version": 1}, path)
+    # as open(path, "wb") refuses (os.access says so, except for root)
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)
+    with pytest.raises(PermissionError, match="Permission denied"):
+        save({"version": 2}, path)
+    monkeypatch.undo()
+    assert load(path) == {"version": 1} and os.listdir(tmp_path) == [path.name]
+
+
+def test_atomic_write_is_public(tmp_path):
+    from leafgrad.serialization import atomic_write
+    atomic_write(tmp_path / "plot.png", b"\x89PNG")
+    atomic_write(str(tmp_path / "plot.png"), b"\x89PNG again")
+    assert (tmp_path / "plot.png").read_bytes() == b"\x89PNG again"
+    assert os.listdir(tmp_path) == ["plot.png"]
+
+
+# -- what cannot be saved or loaded ----------------------------------------------------------
+def test_files_torch_writes_are_named(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.save({"w": torch.ones(2)}, tmp_path / "zip.pt")
+    assert_refused(tmp_path / "zip.pt", "a zip archive, the format torch.save writes",
+                   "leafgrad.tensor(t.numpy())")
+    torch.save({"w": torch.ones(2)}, tmp_path / "legacy.pt",
+               _use_new_zipfile_serialization=False)
+    assert_refused(tmp_path / "legacy.pt", "a Python pickle", "never unpickles")
+
+
+def nested(depth: int):
+    value = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_too_deep_structures_are_refused_by_name(tmp_path):
+    with pytest.raises(RecursionError, match=f"cannot save to {tmp_path / 'deep'}: the object's "
+                                             f"containers are nested too deeply"):
+        save(nested(5000), tmp_path / "deep")
+    assert os.listdir(tmp_path) == []
+    deep = 300  # deep but within reach: it saves and loads
+    assert round_trip(nested(deep), tmp_path) == nested(deep)
+    path = tmp_path / "crafted.safetensors"
+    text = json.dumps(describe(0)).replace('"root": 0', '"root": ' + "[" * 100_000 + "]" * 100_000)
+    metadata = {"leafgrad": text, "leafgrad.sha256": hashlib.sha256(text.encode()).hexdigest()}
+    path.write_bytes(safetensors_save({}, metadata=metadata))
+    assert_refused(path, "nested too deeply")
+    rewrite(path, {}, describe(nested(900)))
+    assert_refused(path, "nested too deeply to load")
+
+
+def test_namedtuples_are_refused_with_a_hint(tmp_path):
+    Point = collections.namedtuple("Point", "x y")
+    with pytest.raises(TypeError, match=r"a namedtuple .* save tuple\(value\) or "
+                                        r"value._asdict\(\) instead"):
+        save({"p": Point(1, 2)}, tmp_path / "x")
+    assert round_trip(tuple(Point(1, 2)), tmp_path) == (1, 2)

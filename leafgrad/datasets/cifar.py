@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from leafgrad.utils.data.dataset import Dataset
+from leafgrad.datasets.vision import VisionDataset
 
 __all__ = ["CIFAR10", "RestrictedUnpickler", "restricted_loads"]
 
@@ -155,7 +155,7 @@ def _read_batch(path: str) -> dict:
     return batch
 
 
-class CIFAR10(Dataset):
+class CIFAR10(VisionDataset):
     """CIFAR-10 from the official "python version" batches in ``root/cifar-10-batches-py``
     (``root`` may also be that folder itself); nothing is downloaded.
 
@@ -174,10 +174,8 @@ class CIFAR10(Dataset):
     def __init__(self, root: str | os.PathLike, train: bool = True,
                  transform: Callable | None = None, target_transform: Callable | None = None,
                  download: bool = False) -> None:
-        self.root = os.fspath(root)
+        super().__init__(root, transform, target_transform)
         self.train = train
-        self.transform = transform
-        self.target_transform = target_transform
         folder = self._find_folder(download)
         images, targets = [], []
         for name in TRAIN_FILES if train else TEST_FILES:
@@ -224,18 +222,8 @@ class CIFAR10(Dataset):
             raise ValueError(f"{path}: b'label_names' must be a list of 10 names")
         return [name.decode("utf-8") for name in names]
 
-    def __getitem__(self, index: int) -> tuple[Any, Any]:
-        image, target = self.data[index].copy(), self.targets[index]
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return image, target
+    def _sample(self, index: int) -> tuple[np.ndarray, int]:
+        return self.data[index].copy(), self.targets[index]
 
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __repr__(self) -> str:
-        split = "Train" if self.train else "Test"
-        return (f"Dataset CIFAR10\n    Number of datapoints: {len(self)}\n    Root location: "
-                f"{self.root}\n    Split: {split}")
+    def extra_repr(self) -> str:
+        return f"Split: {'Train' if self.train else 'Test'}"

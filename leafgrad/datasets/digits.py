@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
 from leafgrad._factories import tensor
-from leafgrad.utils.data.dataset import Dataset
+from leafgrad._tensor import Tensor
+from leafgrad.datasets.vision import VisionDataset
 
 __all__ = ["Digits"]
 
@@ -62,7 +63,7 @@ def resize_bilinear(images: np.ndarray, size: int) -> np.ndarray:
     return (rows @ images.astype(np.float64) @ cols.T).astype(images.dtype)
 
 
-class Digits(Dataset):
+class Digits(VisionDataset):
     """scikit-learn's handwritten digits (UCI "optdigits" test set): 1797 grey 8x8 images of
     the digits 0-9, split once into train and test sets that keep the class mix.
 
@@ -88,10 +89,8 @@ class Digits(Dataset):
         if not 0.0 < test_fraction < 1.0:
             raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got "
                              f"{test_fraction}")
-        self.root = root
+        super().__init__(root, transform, target_transform)
         self.train = train
-        self.transform = transform
-        self.target_transform = target_transform
         images, labels = _load()
         train_indices, test_indices = _split(labels, test_fraction, seed)
         indices = train_indices if train else test_indices
@@ -101,18 +100,9 @@ class Digits(Dataset):
         self.data = np.ascontiguousarray(images)
         self.targets = labels[indices].tolist()
 
-    def __getitem__(self, index: int) -> tuple[Any, Any]:
-        image, target = tensor(self.data[index]), self.targets[index]
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return image, target
+    def _sample(self, index: int) -> tuple[Tensor, int]:
+        return tensor(self.data[index]), self.targets[index]
 
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __repr__(self) -> str:
-        split = "Train" if self.train else "Test"
-        return (f"Dataset Digits\n    Number of datapoints: {len(self)}\n    Split: {split}\n"
-                f"    Image shape: {tuple(self.data.shape[1:])}")
+    def extra_repr(self) -> str:
+        return (f"Split: {'Train' if self.train else 'Test'}\n"
+                f"Image shape: {tuple(self.data.shape[1:])}")

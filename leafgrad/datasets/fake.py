@@ -1,16 +1,16 @@
 """FakeData: random images and labels, the same for the same index every time."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
-from leafgrad.utils.data.dataset import Dataset
+from leafgrad.datasets.vision import VisionDataset
 
 __all__ = ["FakeData"]
 
 
-class FakeData(Dataset):
+class FakeData(VisionDataset):
     """``size`` random images with random labels, as torchvision's ``FakeData``: sample ``i``
     is drawn from a generator seeded with ``i + random_offset``, so it never changes.
 
@@ -33,14 +33,13 @@ class FakeData(Dataset):
                              f"got {image_size}")
         if num_classes <= 0:
             raise ValueError(f"num_classes must be positive, got {num_classes}")
+        super().__init__(None, transform, target_transform)
         self.size = size
         self.num_classes = num_classes
         self.image_size = tuple(int(n) for n in image_size)
-        self.transform = transform
-        self.target_transform = target_transform
         self.random_offset = random_offset
 
-    def __getitem__(self, index: int) -> tuple[Any, Any]:
+    def _sample(self, index: int) -> tuple[np.ndarray, int]:
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
@@ -49,10 +48,6 @@ class FakeData(Dataset):
         channels, height, width = self.image_size
         image = rng.integers(0, 256, (height, width, channels), dtype=np.uint8)
         target = int(rng.integers(0, self.num_classes))
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
         return image, target
 
     def __len__(self) -> int:

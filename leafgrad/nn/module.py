@@ -560,9 +560,15 @@ class Module:
                 continue
             input_param = state_dict[key]
             if not isinstance(input_param, Tensor):
-                error_msgs.append(f'While copying the parameter named "{key}", expected '
-                                  f"torch.Tensor or Tensor-like object from checkpoint but "
-                                  f"received {type(input_param)}")
+                if type(input_param).__module__.split(".")[0] == "torch":  # PyTorch's own
+                    error_msgs.append(f'While copying the parameter named "{key}", expected a '
+                                      f"leafgrad Tensor from checkpoint but received a PyTorch "
+                                      f"{type(input_param).__name__}: convert it with "
+                                      f"leafgrad.tensor(t.numpy())")
+                else:
+                    error_msgs.append(f'While copying the parameter named "{key}", expected '
+                                      f"torch.Tensor or Tensor-like object from checkpoint but "
+                                      f"received {type(input_param)}")
                 continue
             # a 1-element vector loads into a 0-dim tensor (checkpoints of torch 0.3)
             if param.dim() == 0 and input_param.dim() == 1 and input_param.shape[0] == 1:

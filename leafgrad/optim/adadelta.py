@@ -8,6 +8,7 @@ import numpy as np
 
 from leafgrad.optim.optimizer import (
     Optimizer,
+    _gradient,
     _increment_step,
     _modified,
     _new_step,
@@ -35,8 +36,12 @@ class Adadelta(Optimizer):
         >>> opt = leafgrad.optim.Adadelta(model.parameters(), rho=0.95)
     """
 
+    _state_layout = {"step": "step", "square_avg": "param", "acc_delta": "param"}
+
     def __init__(self, params: Iterable, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0, *, maximize: bool = False) -> None:
+                 weight_decay: float = 0, foreach: bool | None = None, *,
+                 capturable: bool = False, maximize: bool = False,
+                 differentiable: bool = False) -> None:
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= rho <= 1.0:
@@ -46,7 +51,8 @@ class Adadelta(Optimizer):
         if not 0.0 <= weight_decay:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
-                    "maximize": maximize}
+                    "maximize": maximize, "capturable": capturable, "foreach": foreach,
+                    "differentiable": differentiable}
         super().__init__(params, defaults)
 
     def step(self, closure: Callable[[], Any] | None = None):
@@ -62,12 +68,7 @@ class Adadelta(Optimizer):
                     state["square_avg"] = _zeros_like(p)
                     state["acc_delta"] = _zeros_like(p)
                 _increment_step(state)
-                param = p._data
-                grad = p._grad._data
-                if group["maximize"]:
-                    grad = -grad
-                if weight_decay != 0:
-                    grad = grad + weight_decay * param
+                grad = _gradient(p, group["maximize"], weight_decay)
                 square_avg, acc_delta = state["square_avg"]._data, state["acc_delta"]._data
                 square_avg *= rho
                 square_avg += (1 - rho) * grad * grad
@@ -79,6 +80,6 @@ class Adadelta(Optimizer):
                 delta *= grad
                 acc_delta *= rho
                 acc_delta += (1 - rho) * delta * delta
-                param -= lr * delta
+                p._data -= lr * delta
                 _modified(p)
         return loss

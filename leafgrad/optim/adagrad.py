@@ -9,6 +9,8 @@ import numpy as np
 from leafgrad._tensor import Tensor, _wrap
 from leafgrad.optim.optimizer import (
     Optimizer,
+    _check_fused,
+    _gradient,
     _increment_step,
     _modified,
     _new_step,
@@ -33,9 +35,12 @@ class Adagrad(Optimizer):
         >>> opt = leafgrad.optim.Adagrad(model.parameters(), lr=0.1, lr_decay=1e-3)
     """
 
+    _state_layout = {"step": "step", "sum": "param"}
+
     def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0,
                  weight_decay: float = 0, initial_accumulator_value: float = 0,
-                 eps: float = 1e-10, *, maximize: bool = False) -> None:
+                 eps: float = 1e-10, foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= lr_decay:
@@ -48,8 +53,9 @@ class Adagrad(Optimizer):
         if not 0.0 <= eps:
             raise ValueError(f"Invalid epsilon value: {eps}")
         defaults = {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
-                    "initial_accumulator_value": initial_accumulator_value,
-                    "maximize": maximize}
+                    "initial_accumulator_value": initial_accumulator_value, "foreach": foreach,
+                    "maximize": maximize, "differentiable": differentiable, "fused": fused}
+        _check_fused(fused, foreach, differentiable)
         super().__init__(params, defaults)
         # as torch, the state exists from the start (share_memory() and state_dict() see it)
         for group in self.param_groups:
@@ -72,12 +78,7 @@ class Adagrad(Optimizer):
                 if len(state) == 0:  # a parameter added by add_param_group after construction
                     self._init_state(p, group)
                 step = _increment_step(state)
-                param = p._data
-                grad = p._grad._data
-                if group["maximize"]:
-                    grad = -grad
-                if weight_decay != 0:
-                    grad = grad + weight_decay * param
+                grad = _gradient(p, group["maximize"], weight_decay)
                 clr = lr / (1 + (step - 1) * lr_decay)
                 state_sum = state["sum"]._data
                 state_sum += grad * grad
@@ -85,6 +86,6 @@ class Adagrad(Optimizer):
                 std += eps
                 update = grad * -clr
                 update /= std
-                param += update
+                p._data += update
                 _modified(p)
         return loss

@@ -8,6 +8,8 @@ import numpy as np
 
 from leafgrad.optim.optimizer import (
     Optimizer,
+    _check_fused,
+    _gradient,
     _increment_step,
     _lerp_,
     _modified,
@@ -36,9 +38,14 @@ class Adam(Optimizer):
         >>> opt = leafgrad.optim.Adam(model.parameters(), lr=1e-3, amsgrad=True)
     """
 
+    _state_layout = {"step": "step", "exp_avg": "param", "exp_avg_sq": "param",
+                     "max_exp_avg_sq": "param"}
+
     def __init__(self, params: Iterable, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
+                 weight_decay: float = 0, amsgrad: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None,
                  decoupled_weight_decay: bool = False) -> None:
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
@@ -51,8 +58,10 @@ class Adam(Optimizer):
         if not 0.0 <= weight_decay:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
-                    "amsgrad": amsgrad, "maximize": maximize,
+                    "amsgrad": amsgrad, "maximize": maximize, "foreach": foreach,
+                    "capturable": capturable, "differentiable": differentiable, "fused": fused,
                     "decoupled_weight_decay": decoupled_weight_decay}
+        _check_fused(fused, foreach, differentiable)
         super().__init__(params, defaults)
 
     def step(self, closure: Callable[[], Any] | None = None):
@@ -72,14 +81,11 @@ class Adam(Optimizer):
                         state["max_exp_avg_sq"] = _zeros_like(p)
                 step = _increment_step(state)
                 param = p._data
-                grad = p._grad._data
-                if group["maximize"]:
-                    grad = -grad
-                if weight_decay != 0:
-                    if group["decoupled_weight_decay"]:
-                        param *= 1 - lr * weight_decay
-                    else:
-                        grad = grad + weight_decay * param
+                if weight_decay != 0 and group["decoupled_weight_decay"]:
+                    param *= 1 - lr * weight_decay
+                    grad = _gradient(p, group["maximize"], 0)
+                else:
+                    grad = _gradient(p, group["maximize"], weight_decay)
                 exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
                 _lerp_(exp_avg, grad, 1 - beta1)
                 exp_avg_sq *= beta2

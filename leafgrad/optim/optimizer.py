@@ -86,6 +86,16 @@ class Optimizer:
     defaults:
         The default hyper-parameters, used by every group that does not set its own.
 
+    The switches of torch's implementations are accepted and stored in the groups: ``foreach``
+    and ``fused`` change nothing (leafgrad has one implementation, on NumPy, whose numbers
+    are those of torch's single-tensor one), ``differentiable=True`` and ``capturable=True``
+    are refused (steps are not recorded by autograd; there are no CUDA graphs).
+
+    Unlike torch's, whose ``state_dict()`` holds references to the live state tensors,
+    :meth:`state_dict` returns a deep copy, so a checkpoint taken mid-training does not change
+    as training goes on; :meth:`load_state_dict` checks the state it is given (tensors of the
+    parameters' shapes, step counters) and loads nothing when something is wrong.
+
     Example::
 
         >>> w = leafgrad.zeros(3, requires_grad=True)
@@ -97,6 +107,9 @@ class Optimizer:
     """
 
     _in_step = False
+    # the state entries step() reads, and what each must be: "param" (a tensor of its
+    # parameter's shape), "param or None", or "step" (a 0-dim tensor or a number)
+    _state_layout: dict[str, str] = {}
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -174,6 +187,7 @@ class Optimizer:
                 raise ValueError(f"parameter group didn't specify a value of required "
                                  f"optimization parameter {name}")
             param_group.setdefault(name, default)
+        _check_supported(param_group)
 
         ids = [id(p) for p in tensors]
         if len(ids) != len(set(ids)):
@@ -260,8 +274,11 @@ class Optimizer:
         return {"state": state, "param_groups": param_groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Load a state from :meth:`state_dict`: the groups must have the same sizes; state
-        tensors are copied and cast to their parameter's dtype (except the step counters)."""
+        """Load a state from :meth:`state_dict`: the groups must have the same sizes; the
+        state that step() reads must be leafgrad tensors of their parameters' shapes and step
+        counters (a ``ValueError`` or ``TypeError`` says what is not, and nothing is loaded);
+        state tensors are copied and cast to their parameter's dtype (except the step
+        counters)."""
         groups = self.param_groups
         saved_groups = copy.deepcopy(state_dict["param_groups"])
         if len(groups) != len(saved_groups):
@@ -269,12 +286,16 @@ class Optimizer:
         if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
             raise ValueError("loaded state dict contains a parameter group that doesn't match "
                              "the size of optimizer's group")
+        for saved in saved_groups:
+            _check_supported({**self.defaults, **saved})
         id_map = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
                           chain.from_iterable(g["params"] for g in groups)))
         state: defaultdict[Any, dict[str, Any]] = defaultdict(dict)
         for key, value in state_dict["state"].items():
+            _check_foreign(value, f"state[{key!r}]")
             if key in id_map:
                 param = id_map[key]
+                self._check_state(param, value, f"state[{key!r}]")
                 state[param] = _cast(param, value)
             else:  # state that belongs to no parameter is kept as it is, as torch does
                 state[key] = copy.deepcopy(value)
@@ -286,12 +307,70 @@ class Optimizer:
         self.param_groups = saved_groups
         self._fill_group_defaults()
 
+    def _check_state(self, param: Tensor, value: Any, where: str) -> None:
+        """Refuse a loaded parameter state that step() could not use."""
+        if not isinstance(value, dict):
+            raise TypeError(f"loaded state dict: {where} must be a dict, but got "
+                            f"{_typename(value)}")
+        for name, entry in value.items():
+            rule = self._state_layout.get(name)
+            if rule is None or (entry is None and rule == "param or None"):
+                continue
+            at = f"loaded state dict: {where}[{name!r}]"
+            if rule == "step":
+                if not ((isinstance(entry, Tensor) and entry.dim() == 0)
+                        or type(entry) in (int, float)):
+                    raise TypeError(f"{at} must be a 0-dim tensor or a number, but got "
+                                    f"{_typename(entry)}"
+                                    + (f" of shape {tuple(entry.shape)}"
+                                       if isinstance(entry, Tensor) else ""))
+            elif not isinstance(entry, Tensor):
+                raise TypeError(f"{at} must be a Tensor of its parameter's shape "
+                                f"{tuple(param.shape)}, but got {_typename(entry)}")
+            elif entry.shape != param.shape:
+                raise ValueError(f"{at} has shape {tuple(entry.shape)}, but its parameter has "
+                                 f"shape {tuple(param.shape)}")
+
     def _fill_group_defaults(self) -> None:
         """Give loaded groups the options that an older state_dict may lack."""
         for group in self.param_groups:
             for name, default in self.defaults.items():
                 if default is not required:
                     group.setdefault(name, default)
+
+
+def _check_supported(group: dict[str, Any]) -> None:
+    """Refuse the implementation switches leafgrad cannot honour."""
+    if group.get("differentiable"):
+        raise RuntimeError("differentiable=True is not supported: leafgrad's optimizers update "
+                           "the parameters in place, outside the autograd graph")
+    if group.get("capturable"):
+        raise RuntimeError("capturable=True needs parameters on a device with CUDA graphs "
+                           "('cuda', 'xpu', 'hpu', 'privateuseone', 'xla'); leafgrad runs on the "
+                           "CPU only")
+
+
+def _check_fused(fused: bool | None, foreach: bool | None, differentiable: bool) -> None:
+    """torch's checks of ``fused`` (which leafgrad accepts and runs as the single-tensor
+    implementation, as it does ``foreach``)."""
+    if fused:
+        if differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")
+        if foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+
+def _check_foreign(value: Any, where: str) -> None:
+    """Refuse another library's tensors (a state_dict of torch's optimizer) with a hint."""
+    if isinstance(value, dict):
+        for key, entry in value.items():
+            _check_foreign(entry, f"{where}[{key!r}]")
+    elif isinstance(value, (list, tuple)):
+        for index, entry in enumerate(value):
+            _check_foreign(entry, f"{where}[{index}]")
+    elif type(value).__module__.split(".")[0] == "torch":
+        raise TypeError(f"loaded state dict: {where} is a {_typename(value)}, not a leafgrad "
+                        f"Tensor: convert it with leafgrad.tensor(t.numpy())")
 
 
 def _cast(param: Tensor, value: Any, key: Any = None) -> Any:
@@ -360,3 +439,14 @@ def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
 
 def _params_with_grad(group: dict[str, Any]) -> list[Tensor]:
     return [p for p in group["params"] if p._grad is not None]
+
+
+def _gradient(p: Tensor, maximize: bool, weight_decay: float) -> np.ndarray:
+    """The gradient a step follows: negated when maximizing, plus ``weight_decay * p`` (a new
+    array then; otherwise ``p.grad``'s own, which the caller must not modify)."""
+    grad = p._grad._data
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        grad = grad + weight_decay * p._data
+    return grad

@@ -8,6 +8,7 @@ import numpy as np
 
 from leafgrad.optim.optimizer import (
     Optimizer,
+    _gradient,
     _increment_step,
     _lerp_,
     _modified,
@@ -37,9 +38,14 @@ class RMSprop(Optimizer):
         >>> opt = leafgrad.optim.RMSprop(model.parameters(), lr=1e-3, centered=True)
     """
 
+    _state_layout = {"step": "step", "square_avg": "param", "momentum_buffer": "param",
+                     "grad_avg": "param"}
+
     def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
-                 centered: bool = False, *, maximize: bool = False) -> None:
+                 centered: bool = False, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= eps:
@@ -51,7 +57,8 @@ class RMSprop(Optimizer):
         if not 0.0 <= alpha:
             raise ValueError(f"Invalid alpha value: {alpha}")
         defaults = {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps,
-                    "centered": centered, "weight_decay": weight_decay, "maximize": maximize}
+                    "centered": centered, "weight_decay": weight_decay, "capturable": capturable,
+                    "foreach": foreach, "maximize": maximize, "differentiable": differentiable}
         super().__init__(params, defaults)
 
     def step(self, closure: Callable[[], Any] | None = None):
@@ -72,11 +79,7 @@ class RMSprop(Optimizer):
                         state["grad_avg"] = _zeros_like(p)
                 _increment_step(state)
                 param = p._data
-                grad = p._grad._data
-                if group["maximize"]:
-                    grad = -grad
-                if weight_decay != 0:
-                    grad = grad + weight_decay * param
+                grad = _gradient(p, group["maximize"], weight_decay)
                 square_avg = state["square_avg"]._data
                 square_avg *= alpha
                 square_avg += (1 - alpha) * grad * grad

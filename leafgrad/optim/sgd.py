@@ -7,7 +7,14 @@ from typing import Any
 import numpy as np
 
 from leafgrad._tensor import _wrap
-from leafgrad.optim.optimizer import Optimizer, _modified, _params_with_grad, _to_scalar
+from leafgrad.optim.optimizer import (
+    Optimizer,
+    _check_fused,
+    _gradient,
+    _modified,
+    _params_with_grad,
+    _to_scalar,
+)
 
 __all__ = ["SGD"]
 
@@ -30,9 +37,12 @@ class SGD(Optimizer):
         >>> opt.zero_grad(); loss_fn(net2(net1(x)), y).backward(); opt.step()
     """
 
+    _state_layout = {"momentum_buffer": "param or None"}
+
     def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0,
                  dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
-                 maximize: bool = False) -> None:
+                 maximize: bool = False, foreach: bool | None = None,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
@@ -40,9 +50,11 @@ class SGD(Optimizer):
         if weight_decay < 0.0:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
-                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize}
+                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
+                    "foreach": foreach, "differentiable": differentiable, "fused": fused}
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        _check_fused(fused, foreach, differentiable)
         super().__init__(params, defaults)
 
     def step(self, closure: Callable[[], Any] | None = None):
@@ -53,12 +65,7 @@ class SGD(Optimizer):
             momentum, dampening = group["momentum"], group["dampening"]
             weight_decay, nesterov = group["weight_decay"], group["nesterov"]
             for p in _params_with_grad(group):
-                param = p._data
-                grad = p._grad._data
-                if group["maximize"]:
-                    grad = -grad
-                if weight_decay != 0:
-                    grad = grad + weight_decay * param
+                grad = _gradient(p, group["maximize"], weight_decay)
                 if momentum != 0:
                     state = self.state[p]
                     buffer = state.get("momentum_buffer")
@@ -70,6 +77,6 @@ class SGD(Optimizer):
                         buffer._data *= momentum
                         buffer._data += (1 - dampening) * grad
                     grad = grad + momentum * buffer._data if nesterov else buffer._data
-                param -= lr * grad
+                p._data -= lr * grad
                 _modified(p)
         return loss

@@ -1,4 +1,6 @@
-"""Gradient clipping: by the total norm of all gradients, or elementwise by value."""
+"""Gradient clipping: by the total norm of all gradients, or elementwise by value.
+
+``foreach`` is accepted as in torch and changes nothing: leafgrad has one implementation."""
 from __future__ import annotations
 
 import math
@@ -21,7 +23,7 @@ def _as_list(parameters: Tensor | Iterable[Tensor]) -> list:
 
 @no_grad()
 def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
-                   error_if_nonfinite: bool = False) -> Tensor:
+                   error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     """The ``norm_type``-norm of all ``tensors`` together (as if concatenated into one
     vector); ``inf`` gives the largest absolute value."""
     tensors = _as_list(tensors)
@@ -41,7 +43,7 @@ def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
 
 @no_grad()
 def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
-                          total_norm: Tensor) -> None:
+                          total_norm: Tensor, foreach: bool | None = None) -> None:
     """Scale the gradients of ``parameters`` in place by ``min(1, max_norm / (total_norm +
     1e-6))``."""
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
@@ -55,7 +57,8 @@ def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float
 
 @no_grad()
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
-                    norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
+                    norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                    foreach: bool | None = None) -> Tensor:
     """Rescale the gradients of ``parameters`` in place so that their total norm (as one
     vector) is at most ``max_norm``; return the total norm before clipping, as a tensor.
 
@@ -80,7 +83,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
 
 
 @no_grad()
-def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
+                     foreach: bool | None = None) -> None:
     """Clamp every gradient of ``parameters`` in place to [-clip_value, clip_value]."""
     clip_value = float(clip_value)
     for param in _as_list(parameters):

@@ -35,7 +35,7 @@ _MAP, _ITERABLE = "map", "iterable"
 
 
 class _MapFetcher:
-    def __init__(self, dataset, auto_collation: bool, collate_fn, drop_last: bool) -> None:
+    def __init__(self, dataset, auto_collation: bool, collate_fn) -> None:
         self.dataset = dataset
         self.auto_collation = auto_collation
         self.collate_fn = collate_fn
@@ -74,8 +74,11 @@ class _IterableFetcher:
 
 
 def make_fetcher(kind: str, dataset, auto_collation: bool, collate_fn, drop_last: bool):
-    fetcher = _MapFetcher if kind == _MAP else _IterableFetcher
-    return fetcher(dataset, auto_collation, collate_fn, drop_last)
+    """The batch fetcher for a map-style or iterable data set (the batch sampler already
+    drops a map-style set's last short batch; an iterable set's end is found while fetching)."""
+    if kind == _MAP:
+        return _MapFetcher(dataset, auto_collation, collate_fn)
+    return _IterableFetcher(dataset, auto_collation, collate_fn, drop_last)
 
 
 class _InfiniteConstantSampler(Sampler):
