@@ -451,6 +451,17 @@ class Tensor:
                 out.__dict__[key] = copy.deepcopy(value, memo)
         return out
 
+    def __copy__(self):
+        """``copy.copy(tensor)``, as torch's: a new leaf on the same storage (writes show in
+        both) with the same ``requires_grad``, no grad, no history and its own version counter;
+        user attributes are copied shallowly, the hooks are not."""
+        out = type(self).__new__(type(self))
+        _init(out, self._data, self._requires_grad)
+        for key, value in self.__dict__.items():
+            if key not in _AUTOGRAD_ATTRIBUTES:
+                out.__dict__[key] = value
+        return out
+
     def __reduce_ex__(self, protocol):
         raise TypeError("leafgrad tensors are not pickled: use leafgrad.save(), which never "
                         "executes code when loading")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import leafgrad
-from leafgrad.datasets import CIFAR10, Digits, FakeData, transforms
+from leafgrad.datasets import CIFAR10, Digits, FakeData, VisionDataset, transforms
 from leafgrad.datasets.cifar import restricted_loads
 from leafgrad.datasets.digits import _load, resize_bilinear
 from leafgrad.utils.data import DataLoader
@@ -87,6 +87,11 @@ def test_digits_transforms(digits):
     np.testing.assert_allclose(image.numpy(), (raw_image.numpy() - 0.5) / 0.5)
     with pytest.raises(ValueError, match="test_fraction must be between 0 and 1"):
         Digits(test_fraction=1.0)
+
+
+def test_digits_repr(digits):
+    assert repr(digits[1]) == ("Dataset Digits\n    Number of datapoints: 359\n    Split: Test\n"
+                               "    Image shape: (1, 8, 8)")
 
 
 def test_digits_without_scikit_learn_says_what_to_install(monkeypatch):
@@ -293,6 +298,41 @@ def test_fake_data_is_deterministic_per_index():
     assert labels == {0, 1, 2}
 
 
+def test_the_data_sets_share_torchvisions_base_and_repr(cifar_root):
+    assert all(issubclass(cls, VisionDataset) for cls in (CIFAR10, Digits, FakeData))
+    root, _ = cifar_root
+    assert repr(CIFAR10(root, train=False)) == (
+        f"Dataset CIFAR10\n    Number of datapoints: 4\n    Root location: {root}\n"
+        f"    Split: Test")
+    # torchvision's StandardTransform block, whose later lines are not indented
+    fake = FakeData(size=3, transform=transforms.Compose([transforms.ToTensor()]),
+                    target_transform=str)
+    assert repr(fake) == ("Dataset FakeData\n    Number of datapoints: 3\n    StandardTransform\n"
+                          "Transform: Compose(\n               ToTensor()\n           )\n"
+                          "Target transform: <class 'str'>")
+    fake.transform = None  # torchvision's data sets read the transforms at each access
+    assert fake[0][1] == str(FakeData(size=3)[0][1]) and isinstance(fake[0][0], np.ndarray)
+    assert repr(fake).endswith("StandardTransform\nTarget transform: <class 'str'>")
+
+
+def test_vision_dataset_subclasses_define_their_samples():
+    class Squares(VisionDataset):
+        data = [0, 1, 4]
+
+        def _sample(self, index):
+            return self.data[index], index
+
+        def extra_repr(self):
+            return "Kind: squares"
+
+    squares = Squares(root="here", transform=str, target_transform=lambda i: -i)
+    assert squares[2] == ("4", -2) and len(squares) == 3
+    assert repr(squares).startswith("Dataset Squares\n    Number of datapoints: 3\n    Root "
+                                    "location: here\n    Kind: squares\n    StandardTransform")
+    with pytest.raises(NotImplementedError, match="must define _sample"):
+        VisionDataset()[0]
+
+
 def test_fake_data_with_to_tensor():
     data = FakeData(size=4, image_size=(3, 32, 32), transform=transforms.ToTensor(),
                     target_transform=str)
@@ -313,7 +353,8 @@ def test_to_tensor():
     assert grey.shape == (1, 2, 2) and grey.numpy().max() == 1.0
     floats = transforms.ToTensor()(np.full((2, 2, 1), 3.0))
     assert floats.dtype is leafgrad.float64 and floats.numpy().max() == 3.0  # not rescaled
-    with pytest.raises(TypeError, match="pic should be PIL Image or ndarray"):
+    with pytest.raises(TypeError, match="pic should be PIL Image or ndarray. Got .*Tensor.*: "
+                                        "the image is a tensor already.*leave ToTensor out"):
         transforms.ToTensor()(leafgrad.zeros(3, 2, 2))
 
 
@@ -404,6 +445,28 @@ def test_random_horizontal_flip():
     assert 5 < sum(flipped) < 35
     leafgrad.manual_seed(3)
     assert flipped == [bool(np.array_equal(flip(image), image[:, ::-1])) for _ in range(40)]
+
+
+@pytest.mark.parametrize("padding_mode", ["constant", "edge", "reflect", "symmetric"])
+def test_crops_and_flips_of_tensors_keep_the_graph(padding_mode):
+    """On a tensor the padding, crop and flip are tensor ops: the same pixels as on the array
+    image, and gradients flow back to the tensor."""
+    array = np.arange(2 * 4 * 5, dtype=np.float64).reshape(4, 5, 2)  # H x W x C
+    image = leafgrad.tensor(array.transpose(2, 0, 1).copy(), requires_grad=True)
+    crop = transforms.RandomCrop((5, 7), padding=(2, 1, 1, 2), fill=-1.0,
+                                 padding_mode=padding_mode)
+    flip = transforms.RandomHorizontalFlip(p=1.0)
+    leafgrad.manual_seed(5)
+    from_array = flip(crop(array))
+    leafgrad.manual_seed(5)
+    out = flip(crop(image))
+    assert out.requires_grad and out.grad_fn is not None
+    np.testing.assert_array_equal(out.detach().numpy(), from_array.transpose(2, 0, 1))
+    out.sum().backward()
+    # each pixel's gradient counts the copies of it in the crop: 1 inside, more where padding
+    # repeats it, and at least 0 (constant padding copies none)
+    assert image.grad.shape == image.shape and image.grad.sum().item() == \
+        float((out.detach().numpy() != -1.0).sum() if padding_mode == "constant" else out.numel())
 
 
 def test_compose_applies_in_order():

@@ -227,6 +227,46 @@ def test_full_backward_hook_when_no_input_requires_grad(torch):
         assert layer.weight.grad is not None
 
 
+def make_two_outputs(lib):
+    """Two outputs, of which a test differentiates only the first."""
+
+    class TwoOutputs(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = lib.nn.Linear(2, 2)
+
+        def forward(self, a, b):
+            return self.fc(a) * b, a + 1
+
+    return TwoOutputs()
+
+
+@pytest.mark.parametrize("a_requires_grad", [True, False], ids=["input-grad", "no-input-grad"])
+def test_backward_hooks_see_none_for_outputs_without_gradient(torch, a_requires_grad):
+    seen = {}
+    for lib in (leafgrad, torch):
+        module = make_two_outputs(lib)
+        with lib.no_grad():
+            module.fc.weight.copy_(lib.tensor([[1.0, -2.0], [0.5, 3.0]]))
+            module.fc.bias.fill_(0.25)
+        log = seen[lib.__name__] = []
+        module.register_full_backward_pre_hook(lambda m, go, log=log: log.append(("pre", go)))
+        module.register_full_backward_hook(
+            lambda m, gi, go, log=log: log.append(("full", gi, go)))
+        a = lib.full((3, 2), 2.0, requires_grad=a_requires_grad)
+        first, _ = module(a, lib.ones(3, 2))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the warning of hooks firing without input grads
+            first.sum().backward()
+    ours, theirs = seen["leafgrad"], seen["torch"]
+    assert [entry[0] for entry in ours] == [entry[0] for entry in theirs] == ["pre", "full"]
+    (_, pre_output), (_, grad_input, grad_output) = ours
+    assert pre_output[1] is None and grad_output[1] is None  # the second output got nothing
+    assert_grads_equal(pre_output, theirs[0][1])
+    assert_grads_equal(grad_output, theirs[1][2])
+    assert_grads_equal(grad_input, theirs[1][1])
+
+
 def test_backward_hooks_do_not_fire_without_gradients():
     layer = nn.Linear(3, 2)
     seen = []
@@ -281,6 +321,26 @@ def test_deprecated_backward_hook_warns_and_still_works(torch):
         out.sum().backward()
         assert len(seen) == 1 and seen[0][0].shape == (1, 3)
         assert not x.grad.any() and not layer.bias.grad.any()  # the hook zeroed them
+
+
+def test_deprecated_backward_hook_on_linear_sees_torchs_addmm_gradients(torch):
+    """The hook sits on the output's node, torch's AddmmBackward0: grad_input is (bias, input,
+    weight.t()) gradients, the bias's already summed over the batch."""
+    seen = {}
+    for lib in (leafgrad, torch):
+        layer = lib.nn.Linear(2, 3)
+        with lib.no_grad():
+            layer.weight.copy_(lib.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]))
+        log = seen[lib.__name__] = []
+        layer.register_backward_hook(lambda m, gi, go, log=log: log.append((gi, go)))
+        x = lib.ones(4, 2, requires_grad=True)
+        with pytest.warns(FutureWarning):
+            out = layer(x)
+        (out * lib.arange(12.0).reshape(4, 3)).sum().backward()
+    (ours,), (theirs,) = seen["leafgrad"], seen["torch"]
+    assert [tuple(g.shape) for g in ours[0]] == [(3,), (4, 2), (2, 3)]
+    assert_grads_equal(ours[0], theirs[0])
+    assert_grads_equal(ours[1], theirs[1])
 
 
 # -- the seed's claims on modules -------------------------------------------------------------

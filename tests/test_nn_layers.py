@@ -233,6 +233,26 @@ def test_conv_gradcheck_float64():
                             leaf((1, 2, 2, 2)), output_size=[4, 4])
 
 
+def test_conv_keeps_its_columns_only_for_a_weight_gradient():
+    """The im2col copy is kept for the weight gradient only when the weight will get one; the
+    gradients are the same either way, double backward included."""
+    x = leaf((2, 3, 5, 5))
+    conv = nn.Conv2d(3, 4, 3).double()
+    out = conv(x)
+    assert out.grad_fn.cols is not None and out.grad_fn.cols.shape == (2, 1, 27, 9)
+    conv.requires_grad_(False)
+    frozen = conv(x)
+    assert frozen.grad_fn.cols is None  # only the input needs a gradient: nothing kept
+    grad, = leafgrad.autograd.grad(out.square().sum(), x, create_graph=True)
+    frozen_grad, = leafgrad.autograd.grad(frozen.square().sum(), x, create_graph=True)
+    np.testing.assert_allclose(frozen_grad.detach().numpy(), grad.detach().numpy())
+    conv.requires_grad_(True)
+    grad.sum().backward()  # through the weight: its columns are recomputed from x
+    assert conv.weight.grad is not None and np.abs(conv.weight.grad.numpy()).sum() > 0
+    assert_module_gradcheck(nn.Conv2d(2, 2, 2).requires_grad_(False), leaf((1, 2, 3, 3)),
+                            gradgrad=True)
+
+
 @pytest.mark.parametrize("make,fan_in", [
     (lambda: nn.Conv2d(16, 64, 5), 16 * 25),
     (lambda: nn.Conv2d(16, 64, (3, 5), groups=4), 4 * 15),
@@ -453,6 +473,23 @@ def test_batch_norm_float32_matches_torch(torch):
     step_both(torch, ours, theirs, x, rtol=1e-4, atol=1e-5)
     ours.eval(), theirs.eval()
     step_both(torch, ours, theirs, x, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(4096, 8), (64, 4, 8, 8)])
+def test_batch_norm_float32_statistics_are_accurate(shape):
+    """float32 inputs far from 0 (100 + N(0, 1)): the batch statistics are summed over the
+    batch axis without losing precision (torch's error on (4096, 8) is 5.5e-5)."""
+    x = (100 + rng().standard_normal(shape)).astype(np.float32)
+    axes = (0,) + tuple(range(2, len(shape)))
+    exact = x.astype(np.float64)
+    mean, variance = exact.mean(axes, keepdims=True), exact.var(axes, keepdims=True)
+    bn = (nn.BatchNorm1d if len(shape) == 2 else nn.BatchNorm2d)(shape[1])
+    out = bn(leafgrad.tensor(x)).detach().numpy()
+    assert np.abs(out - (exact - mean) / np.sqrt(variance + 1e-5)).max() < 1e-5
+    np.testing.assert_allclose(bn.running_mean.numpy(), 0.1 * mean.ravel(), rtol=2e-7)
+    count = x.size // shape[1]
+    np.testing.assert_allclose(bn.running_var.numpy(),
+                               0.9 + 0.1 * variance.ravel() * count / (count - 1), rtol=2e-7)
 
 
 def test_batch_norm_gradcheck_float64():

@@ -103,8 +103,58 @@ def test_linear_errors(torch):
         F.linear(leafgrad.tensor(1.0), leafgrad.ones(4, 3))
     with pytest.raises(RuntimeError, match="same dtype"):
         F.linear(leafgrad.ones(2, 3, dtype=leafgrad.float64), leafgrad.ones(4, 3))
-    with pytest.raises(RuntimeError, match="bias of shape \\[5\\] does not broadcast"):
-        F.linear(leafgrad.ones(2, 3), leafgrad.ones(4, 3), leafgrad.ones(5))
+    # a bias that does not fit: torch's messages from addmm, or from adding it in place
+    for input_shape, bias_shape in (((2, 3), (5,)), ((5, 2, 3), (5,)), ((5, 2, 3), (2, 5)),
+                                    ((3,), (2, 4)), ((5, 2, 3), (3, 2, 4))):
+        with pytest.raises(RuntimeError) as ours:
+            F.linear(leafgrad.ones(input_shape), leafgrad.ones(4, 3), leafgrad.ones(bias_shape))
+        with pytest.raises(RuntimeError) as theirs:
+            torch.nn.functional.linear(torch.ones(input_shape), torch.ones(4, 3),
+                                       torch.ones(bias_shape))
+        assert str(ours.value) == str(theirs.value)
+
+
+def graph(node) -> str:
+    """A backward graph as text: ``Name(child, ...)``, leaves as ``A``."""
+    if node is None:
+        return "None"
+    name = node.name().replace("torch::autograd::", "")
+    children = [graph(child) for child, _ in node.next_functions]
+    return ("A" if name == "AccumulateGrad" else name) + \
+        (f"({', '.join(children)})" if children else "")
+
+
+@pytest.mark.parametrize("input_shape, bias_shape, contiguous", [
+    ((4, 2), (3,), True), ((4, 2), None, True), ((4, 2), (), True), ((4, 2), (4, 1), True),
+    ((2,), (3,), True), ((2,), None, True), ((2,), (), True), ((5, 4, 2), (3,), True),
+    ((5, 4, 2), (1, 3), True), ((5, 4, 2), None, True), ((5, 4, 2), (), True),
+    ((5, 4, 2), (4, 3), True), ((3, 5, 4, 2), (3,), True), ((5, 4, 2), (3,), False),
+    ((4, 2), (3,), False), ((0, 2), (3,), True), ((5, 0, 2), (3,), True),
+])
+def test_linear_records_torchs_nodes(torch, input_shape, bias_shape, contiguous):
+    """addmm(bias, input, weight.t()) for a matrix input (and, flattened, for a contiguous input
+    with a row bias), else matmul's nodes and an add; the values and gradients as torch's."""
+    results = []
+    for lib in (leafgrad, torch):
+        rng = np.random.default_rng(0)
+        shape = input_shape if contiguous else input_shape[::-1]
+        x = lib.tensor(rng.standard_normal(shape), requires_grad=True)
+        weight = lib.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+        bias = None if bias_shape is None else \
+            lib.tensor(rng.standard_normal(bias_shape), requires_grad=True)
+        out = F.linear if lib is leafgrad else torch.nn.functional.linear
+        out = out(x if contiguous else x.transpose(0, -1), weight, bias)
+        (out * lib.tensor(rng.standard_normal(tuple(out.shape)))).sum().backward()
+        grads = [t.grad.numpy() for t in (x, weight, bias) if t is not None]
+        results.append((graph(out.grad_fn), out.detach().numpy(), grads))
+    (ours, ours_out, ours_grads), (theirs, theirs_out, theirs_grads) = results
+    if input_shape == (2,) and bias_shape in (None, ()):
+        # torch's matmul squeezes the row in place there (SqueezeBackward4)
+        ours = ours.replace("SqueezeBackward1", "SqueezeBackward4")
+    assert ours == theirs
+    np.testing.assert_allclose(ours_out, theirs_out, rtol=1e-12)
+    for a, b in zip(ours_grads, theirs_grads):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
 def test_linear_default_init_follows_torch():
@@ -220,6 +270,43 @@ def test_activation_gradcheck_float64(name, kwargs):
 def test_inplace_activation_on_a_leaf_that_requires_grad_raises():
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
         nn.ReLU(inplace=True)(leafgrad.ones(2, requires_grad=True))
+
+
+FUNCTIONAL_IN_PLACE = [  # (call, how torch's F spells it too)
+    lambda F, x: F.relu(x, inplace=True), lambda F, x: F.relu_(x),
+    lambda F, x: F.relu6(x, inplace=True), lambda F, x: F.leaky_relu(x, 0.2, inplace=True),
+    lambda F, x: F.leaky_relu_(x, 0.2), lambda F, x: F.elu(x, 0.5, True),
+    lambda F, x: F.elu_(x, alpha=0.5), lambda F, x: F.selu(x, inplace=True),
+    lambda F, x: F.selu_(x), lambda F, x: F.silu(x, inplace=True),
+    lambda F, x: F.mish(x, inplace=True), lambda F, x: F.hardtanh(x, -0.5, 2.0, True),
+    lambda F, x: F.hardtanh_(x, min_val=-0.5, max_val=2.0),
+]
+
+
+@pytest.mark.parametrize("call", FUNCTIONAL_IN_PLACE, ids=range(len(FUNCTIONAL_IN_PLACE)))
+def test_functional_activations_in_place_match_torch(torch, call):
+    x = activation_input()
+    results = []
+    for lib in (leafgrad, torch):
+        leaf = lib.tensor(x, requires_grad=True)
+        target = leaf * 1
+        assert call(lib.nn.functional, target) is target  # the input itself, overwritten
+        assert target._version == 1
+        (target * lib.tensor(x)).sum().backward()
+        plain = lib.tensor(x)  # no graph: a plain write
+        assert call(lib.nn.functional, plain) is plain
+        results.append((target.detach().numpy(), leaf.grad.numpy(), plain.numpy()))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        call(F, leafgrad.tensor(x, requires_grad=True))
+
+
+def test_functional_activations_out_of_place_leave_the_input_alone():
+    x = leafgrad.tensor([-1.0, 2.0])
+    for out in (F.relu(x), F.relu(x, False), F.elu(x, 1.0, inplace=False), F.silu(x)):
+        assert out is not x
+    assert x.tolist() == [-1.0, 2.0] and x._version == 0
 
 
 def test_prelu_per_channel_on_images_matches_torch(torch):

@@ -342,3 +342,143 @@ def test_loss_errors_match_torch(torch):
         # the key words of torch's message (leafgrad adds advice to some)
         words = str(theirs.value).split()[:3]
         assert " ".join(words) in str(ours.value), (str(ours.value), str(theirs.value))
+
+
+# -- torch's fused loss nodes and edge gradients ---------------------------------------------
+def graph(node) -> str:
+    """A backward graph as text: ``Name(child, ...)``, leaves as ``A``."""
+    if node is None:
+        return "None"
+    name = node.name().replace("torch::autograd::", "")
+    children = [graph(child) for child, _ in node.next_functions]
+    return ("A" if name == "AccumulateGrad" else name) + \
+        (f"({', '.join(children)})" if children else "")
+
+
+FUNCTIONAL_LOSSES = [  # (name, keyword arguments, input low/high, target shape)
+    ("mse_loss", {}, (-2, 2), (4, 3)), ("mse_loss", {}, (-2, 2), (3,)),
+    ("l1_loss", {}, (-2, 2), (4, 3)), ("l1_loss", {}, (-2, 2), (3,)),
+    ("smooth_l1_loss", {"beta": 0.5}, (-2, 2), (4, 3)),
+    ("smooth_l1_loss", {"beta": 0.5}, (-2, 2), (1, 3)),
+    ("smooth_l1_loss", {"beta": 0.0}, (-2, 2), (4, 3)),
+    ("huber_loss", {"delta": 0.5}, (-2, 2), (4, 3)),
+    ("binary_cross_entropy", {}, (0.05, 0.95), (4, 3)),
+    ("binary_cross_entropy", {"weight": np.array([0.5, 1.0, 2.0])}, (0.05, 0.95), (4, 3)),
+    ("binary_cross_entropy_with_logits", {}, (-3, 3), (4, 3)),
+    ("binary_cross_entropy_with_logits", {"weight": np.array([0.5, 1.0, 2.0]),
+                                          "pos_weight": np.array([3.0, 0.5, 1.0])}, (-3, 3),
+     (4, 3)),
+    ("kl_div", {}, (-3, -0.1), (4, 3)), ("kl_div", {"log_target": True}, (-3, -0.1), (4, 3)),
+]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name, kwargs, bounds, target_shape", FUNCTIONAL_LOSSES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(FUNCTIONAL_LOSSES)])
+def test_losses_record_torchs_nodes(torch, reduction, name, kwargs, bounds, target_shape):
+    """One fused node (MseLossBackward0 ...) with the reduction inside, where torch has one;
+    l1_loss and kl_div are torch's compositions; a broadcast target is expanded first."""
+    results = []
+    for lib in (leafgrad, torch):
+        x = lib.tensor(rng(0).uniform(*bounds, (4, 3)), requires_grad=True)
+        target = lib.tensor(rng(1).uniform(0.05, 0.95, target_shape), requires_grad=True)
+        extra = {k: lib.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # broadcast and kl_div 'mean' warnings
+            out = getattr(lib.nn.functional, name)(x, target, reduction=reduction, **extra)
+        (out * lib.tensor(rng(2).standard_normal(tuple(out.shape)))).sum().backward()
+        results.append((graph(out.grad_fn), out.detach().numpy(), x.grad.numpy(),
+                        target.grad.numpy()))
+    (ours, *ours_values), (theirs, *theirs_values) = results
+    assert ours == theirs
+    for a, b in zip(ours_values, theirs_values):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_kl_div_target_gradient_is_nan_where_the_target_is_zero(torch):
+    grads = []
+    for lib in (leafgrad, torch):
+        input = lib.tensor([-1.0, -0.5, -2.0], requires_grad=True)
+        target = lib.tensor([0.0, 0.5, 0.25], requires_grad=True)
+        lib.nn.functional.kl_div(input, target, reduction="sum").backward()
+        grads.append((input.grad.numpy(), target.grad.numpy()))
+    (ours_input, ours_target), (theirs_input, theirs_target) = grads
+    assert np.isnan(ours_target[0]) and np.isfinite(ours_target[1:]).all()
+    np.testing.assert_allclose(ours_target, theirs_target, rtol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(ours_input, theirs_input, rtol=1e-6)
+
+
+def test_bce_target_gradient_is_infinite_where_the_input_is_0_or_1(torch):
+    grads = []
+    for lib in (leafgrad, torch):
+        probs = lib.tensor([0.0, 1.0, 0.5, 1e-30], requires_grad=True)
+        target = lib.tensor([0.3, 0.3, 0.3, 0.3], requires_grad=True)
+        lib.nn.functional.binary_cross_entropy(probs, target, reduction="sum").backward()
+        grads.append((probs.grad.numpy(), target.grad.numpy()))
+    (ours_probs, ours_target), (theirs_probs, theirs_target) = grads
+    assert ours_target[0] == np.inf and ours_target[1] == -np.inf  # -logit(p), not clamped
+    np.testing.assert_allclose(ours_target, theirs_target, rtol=1e-6)
+    np.testing.assert_allclose(ours_probs, theirs_probs, rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"])
+@pytest.mark.parametrize("target_dtype", ["int64", "bool", "float64"])
+def test_regression_losses_promote_the_target_as_torch(torch, reduction, name, target_dtype):
+    """An integer target is promoted to the input's float dtype; float dtypes promote (huber
+    keeps the input's); torch's errors where it refuses (bool in l1_loss's subtraction).
+    torch's huber_loss backward refuses a target of another dtype ("Found dtype Long but
+    expected Float"): leafgrad gives the input's gradient there, compared with torch's for the
+    target cast to the input's dtype."""
+    input = rng(0).standard_normal((4, 3)).astype(np.float32)
+    target = (rng(1).random((4, 3)) * 3).astype(target_dtype)
+    outcomes = []
+    for lib in (leafgrad, torch):
+        x = lib.tensor(input, requires_grad=True)
+        try:
+            out = getattr(lib.nn.functional, name)(x, lib.tensor(target), reduction=reduction)
+        except Exception as error:  # noqa: BLE001 - compared with torch's below
+            outcomes.append((type(error), str(error).split(":")[0]))
+            continue
+        if lib is torch and name == "huber_loss":
+            x.grad = torch.func.grad(lambda v: torch.nn.functional.huber_loss(
+                v, torch.tensor(target, dtype=v.dtype), reduction=reduction).sum())(x.detach())
+        else:
+            out.sum().backward()
+        outcomes.append((str(out.dtype).split(".")[-1], out.detach().numpy(), x.grad.numpy()))
+    ours, theirs = outcomes
+    assert ours[0] == theirs[0]
+    if isinstance(theirs[0], type):
+        assert theirs[1] in ours[1]
+        return
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name, kernel", [("mse_loss", "mse_cpu"),
+                                          ("smooth_l1_loss", "smooth_l1_cpu"),
+                                          ("huber_loss", "huber_cpu")])
+def test_regression_losses_refuse_integer_operands_as_torch(torch, name, kernel):
+    for lib in (leafgrad, torch):
+        with pytest.raises(NotImplementedError, match=f'"{kernel}" not implemented for '
+                                                      f"'Long'"):
+            getattr(lib.nn.functional, name)(lib.tensor([1, 2]), lib.tensor([0, 2]))
+    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired "
+                                           "output type Long"):
+        leafgrad.nn.functional.huber_loss(leafgrad.tensor([1, 2]), leafgrad.tensor([0.5, 2.0]))
+
+
+@pytest.mark.parametrize("input_dtype, target_dtype", [("float32", "float64"),
+                                                       ("float64", "float32")])
+def test_bce_with_logits_loss_has_the_targets_dtype(torch, input_dtype, target_dtype):
+    results = []
+    for lib in (leafgrad, torch):
+        x = lib.tensor(np.array([0.2, -1.5], input_dtype), requires_grad=True)
+        target = lib.tensor(np.array([0.0, 1.0], target_dtype), requires_grad=True)
+        out = lib.nn.functional.binary_cross_entropy_with_logits(
+            x, target, pos_weight=lib.tensor([2.0, 3.0]))
+        out.backward()
+        results.append([str(t.dtype).split(".")[-1] for t in (out, x.grad, target.grad)] +
+                       [out.item()])
+    assert results[0][:3] == results[1][:3] == [target_dtype, input_dtype, target_dtype]
+    assert results[0][3] == pytest.approx(results[1][3], rel=1e-6)

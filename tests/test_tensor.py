@@ -674,6 +674,40 @@ def test_deepcopy_leaves_hooks_behind_and_copies_user_attributes():  # review #9
     assert pair[0] is pair[1]
 
 
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.tensor([1.0, 2.0], requires_grad=True),
+    lambda lib: lib.tensor([1.0, 2.0], requires_grad=True) * 2,  # a non-leaf
+    lambda lib: lib.tensor([1, 2]),
+    lambda lib: lib.nn.Parameter(lib.ones(2)),
+    lambda lib: lib.arange(4.0)[1:3],  # a view
+], ids=["leaf", "non-leaf", "int64", "parameter", "view"])
+def test_copy_copy_is_a_new_leaf_on_the_same_storage_as_torch(make):  # review3 #11
+    import copy
+    import warnings
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (leafgrad, torch):
+        original = make(lib)
+        if original.is_leaf and original.requires_grad:
+            original.grad = lib.ones(2)
+            original.register_hook(lambda grad: grad * 10)
+        original.note = ["a"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch: "backward hook ... will not be serialized"
+            copied = copy.copy(original)
+        with lib.no_grad():
+            copied.add_(1)  # a write through the copy shows in the original
+        summary = (type(copied).__name__, copied is original, copied.requires_grad,
+                   copied.is_leaf, copied.grad_fn is None, copied.grad is None,
+                   copied.note is original.note, copied._base is None,
+                   original.tolist() == copied.tolist(), original._version)
+        if copied.requires_grad:  # the copy's own gradient: the original's hook stays behind
+            (copied * 3).sum().backward()
+            summary += (copied.grad.tolist(),)
+        seen.append(summary)
+    assert seen[0] == seen[1]
+
+
 def test_contiguous_returns_self_or_a_recorded_c_order_copy():  # review #20
     x = leafgrad.ones(2, 3, requires_grad=True)
     assert x.contiguous() is x

@@ -2,6 +2,8 @@
 on small subsets: printed lines, checkpoint, plot, resume, CIFAR-10 files, errors."""
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
 import re
 import subprocess
@@ -139,7 +141,46 @@ def test_seed_scene_parameters_are_leaves_at_different_depths():
     assert all(depth is not None for depth in depths.values())
     assert depths["net1.conv1.weight"] > depths["net1.conv2.weight"] > \
         depths["net2.fc1.weight"] > depths["net2.fc2.weight"] > depths["net2.fc3.weight"]
-    assert depths["net2.fc3.weight"] <= 3  # loss <- fc3's op <- (a transpose) <- fc3.weight
+
+
+def test_seed_scene_depths_are_those_of_torchs_graph():
+    """Every parameter sits as deep below the loss as in torch's graph of the same two nets
+    (fc3.weight: NllLoss <- LogSoftmax <- Addmm <- T <- AccumulateGrad, depth 4)."""
+    torch = pytest.importorskip("torch")
+
+    class TorchNet1(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = torch.nn.Conv2d(3, 6, 5)
+            self.pool = torch.nn.MaxPool2d(2, 2)
+            self.conv2 = torch.nn.Conv2d(6, 16, 5)
+
+        def forward(self, x):
+            x = self.pool(torch.nn.functional.relu(self.conv1(x)))
+            return self.pool(torch.nn.functional.relu(self.conv2(x))).flatten(1)
+
+    class TorchNet2(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = torch.nn.Linear(400, 120)
+            self.fc2 = torch.nn.Linear(120, 84)
+            self.fc3 = torch.nn.Linear(84, 10)
+
+        def forward(self, x):
+            x = torch.nn.functional.relu(self.fc1(x))
+            return self.fc3(torch.nn.functional.relu(self.fc2(x)))
+
+    inputs, labels = fake_batch()
+    all_depths = []
+    for lib, nets in ((leafgrad, (Net1(), Net2())), (torch, (TorchNet1(), TorchNet2()))):
+        net1, net2 = nets
+        x, y = lib.tensor(inputs.numpy()), lib.tensor(labels.numpy())
+        loss = lib.nn.CrossEntropyLoss()(net2(net1(x)), y)
+        all_depths.append(_leaf_depths(loss, dict(itertools.chain(
+            net1.named_parameters("net1"), net2.named_parameters("net2")))))
+    ours, theirs = all_depths
+    assert ours == theirs
+    assert ours["net2.fc3.weight"] == 4 and ours["net1.conv1.weight"] == 14
 
 
 # -- C19: freezing net1 -----------------------------------------------------------------------
@@ -329,15 +370,89 @@ def test_train_refuses_what_it_cannot_resume(tmp_path, capsys):
     assert status == 1 and "No such file" in err
 
 
+@pytest.fixture(scope="module")
+def a_checkpoint(tmp_path_factory):
+    """The path of a checkpoint that leafgrad train wrote after one epoch on 16 fake images."""
+    folder = tmp_path_factory.mktemp("trained")
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["train", "--no-progress", "--dataset", "fake", "--limit", "16",
+                     "--epochs", "1", "--output", str(folder)]) == 0
+    return folder / CHECKPOINT_NAME
+
+
+def _replace(container, key, value):
+    container[key] = value
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda c: _replace(c, "net1", {"conv1.weight": leafgrad.zeros(2)}),
+     ["Error(s) in loading state_dict for Net1", "size mismatch for conv1.weight"]),
+    (lambda c: _replace(c["net2"], "fc3.bias", leafgrad.zeros(3)), ["size mismatch for fc3.bias"]),
+    (lambda c: _replace(c, "net2", [1, 2]), ["its net2 is a list, not a state_dict"]),
+    (lambda c: _replace(c, "args", [1, 2]), ["its args are a list, not a dict"]),
+    (lambda c: _replace(c["args"], "lr", "fast"),
+     ["args['lr'] must be a finite non-negative number, got 'fast'"]),
+    (lambda c: _replace(c["args"], "dataset", "mnist"), ["args['dataset'] must be one of"]),
+    (lambda c: _replace(c["args"], "limit", 0), ["args['limit'] must be None or a positive"]),
+    (lambda c: _replace(c["args"], "colour", "red"), ["unknown settings: colour"]),
+    (lambda c: c["history"].pop("train_loss"), ["history must be a dict of the lists"]),
+    (lambda c: _replace(c["history"], "test_accuracy", [0.5, 0.6]),
+     ["history['test_accuracy'] must be a list of 1 numbers"]),
+    (lambda c: _replace(c, "epoch", "1"), ["epoch must be a non-negative integer"]),
+    (lambda c: _replace(c["optimizer"]["state"][0], "momentum_buffer", leafgrad.zeros(1)),
+     ["state[0]['momentum_buffer'] has shape (1,)"]),
+    (lambda c: _replace(c["optimizer"], "param_groups", []),
+     ["different number of parameter groups"]),
+    (lambda c: _replace(c["optimizer"]["param_groups"][0], "nesterov", True),
+     ["options leafgrad train does not use: nesterov=True"]),
+], ids=["net1-keys", "net2-shape", "net2-type", "args-type", "args-lr", "args-dataset",
+        "args-limit", "args-unknown", "history-keys", "history-length", "epoch-type",
+        "optimizer-state", "optimizer-groups", "optimizer-options"])
+def test_resume_from_a_damaged_checkpoint_is_a_one_line_error(a_checkpoint, tmp_path, capsys,
+                                                              damage, words):
+    checkpoint = leafgrad.load(a_checkpoint)
+    damage(checkpoint)
+    leafgrad.save(checkpoint, tmp_path / "damaged.safetensors")
+    status, out, err = run_train(capsys, "--resume", str(tmp_path / "damaged.safetensors"),
+                                 "--epochs", "2", "--output", str(tmp_path / "out"))
+    assert status == 1 and out == ""
+    assert err.startswith(f"leafgrad train: error: cannot resume from "
+                          f"{tmp_path / 'damaged.safetensors'}: ") and err.count("\n") == 1
+    for word in words:
+        assert word in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_train_refuses_an_output_folder_that_is_a_file(tmp_path, capsys):
+    (tmp_path / "afile").write_text("not a folder")
+    status, out, err = run_train(capsys, "--dataset", "fake", "--output",
+                                 str(tmp_path / "afile"))
+    assert status == 1 and out == ""
+    assert err == (f"leafgrad train: error: cannot write to the output folder "
+                   f"{tmp_path / 'afile'}: it is {tmp_path / 'afile'}, a file\n")
+    status, _, err = run_train(capsys, "--dataset", "fake", "--output",
+                               str(tmp_path / "afile" / "sub"))
+    assert status == 1 and f"it is inside {tmp_path / 'afile'}, a file" in err
+    assert (tmp_path / "afile").read_text() == "not a folder"
+
+
 def test_train_option_errors(tmp_path, capsys):
     status, _, err = run_train(capsys, "--data-dir", str(tmp_path))
     assert status == 1 and "--data-dir is for --dataset cifar10" in err
-    for bad in (["--epochs", "0"], ["--batch-size", "-1"], ["--freeze", "net3"],
-                ["--dataset", "mnist"]):
+    for bad, words in ((["--epochs", "0"], "must be a positive integer, got '0'"),
+                       (["--batch-size", "-1"], "must be a positive integer, got '-1'"),
+                       (["--seed", "x"], "must be a non-negative integer, got 'x'"),
+                       (["--lr", "-1"], "must be a finite non-negative number, got '-1'"),
+                       (["--lr", "fast"], "must be a finite non-negative number, got 'fast'"),
+                       (["--momentum", "nan"], "must be a finite non-negative number"),
+                       (["--momentum", "-0.5"], "must be a finite non-negative number"),
+                       (["--freeze", "net3"], "invalid choice"),
+                       (["--dataset", "mnist"], "invalid choice")):
         with pytest.raises(SystemExit) as exit_info:
             main(["train", *bad])
         assert exit_info.value.code == 2
-        assert "error: argument" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert f"error: argument {bad[0]}: " in err and words in err
 
 
 def test_train_names_the_missing_packages(monkeypatch, tmp_path, capsys):

@@ -2,9 +2,11 @@
 
 Images are either NumPy arrays of shape H x W x C (or H x W), which play the part of
 torchvision's PIL images (what :class:`~leafgrad.datasets.CIFAR10` and
-:class:`~leafgrad.datasets.FakeData` return), or tensors of shape (..., C, H, W).
-Random transforms draw from leafgrad's default generator: ``leafgrad.manual_seed`` makes
-them reproducible (and DataLoader workers seed it per worker, as torch does).
+:class:`~leafgrad.datasets.FakeData` return), or tensors of shape (..., C, H, W) (what
+:class:`~leafgrad.datasets.Digits` returns). On tensors the crops, flips and padding are tensor
+ops, so a tensor that requires grad keeps its graph through them. Random transforms draw from
+leafgrad's default generator: ``leafgrad.manual_seed`` makes them reproducible (and DataLoader
+workers seed it per worker, as torch does).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import numpy as np
 
 from leafgrad._factories import as_tensor, rand, randint, tensor
 from leafgrad._tensor import Tensor
+from leafgrad.ops.shape import pad
 
 __all__ = ["Compose", "ToTensor", "Normalize", "RandomCrop", "RandomHorizontalFlip"]
 
@@ -47,9 +50,15 @@ class Compose:
 
 class ToTensor:
     """An H x W x C (or H x W) NumPy image to a C x H x W tensor: uint8 values are scaled to
-    float32 in [0, 1]; other dtypes keep their values, as torchvision does."""
+    float32 in [0, 1]; other dtypes keep their values, as torchvision does. A tensor is refused
+    with a TypeError, as torchvision refuses one: leave ToTensor out for datasets that return
+    tensors already (Digits)."""
 
     def __call__(self, pic: np.ndarray) -> Tensor:
+        if isinstance(pic, Tensor):
+            raise TypeError(f"pic should be PIL Image or ndarray. Got {type(pic)}: the image is "
+                            f"a tensor already (as Digits returns them), so leave ToTensor out "
+                            f"of the transforms")
         if not isinstance(pic, np.ndarray):
             raise TypeError(f"pic should be PIL Image or ndarray. Got {type(pic)}")
         if pic.ndim not in (2, 3):
@@ -113,34 +122,26 @@ def _image_size(image) -> tuple[int, int]:
                     f"{type(image)}")
 
 
-def _spatial_axes(image) -> tuple[int, int]:
-    return (0, 1) if isinstance(image, np.ndarray) else (image.ndim - 2, image.ndim - 1)
-
-
-def _as_array(image) -> np.ndarray:
-    return image if isinstance(image, np.ndarray) else image.detach().numpy()
-
-
-def _like(array: np.ndarray, image):
-    """``array`` in the kind of container ``image`` came in."""
-    return array if isinstance(image, np.ndarray) else tensor(array)
-
-
 def _pad(image, left: int, top: int, right: int, bottom: int, fill, mode: str):
-    array = _as_array(image)
-    widths = [(0, 0)] * array.ndim
-    height_axis, width_axis = _spatial_axes(image)
-    widths[height_axis], widths[width_axis] = (top, bottom), (left, right)
+    if isinstance(image, Tensor):
+        if mode == "constant":
+            return pad(image, (left, right, top, bottom), value=fill)
+        # the other modes repeat rows and columns: pick them by index, which keeps the graph
+        height, width = _image_size(image)
+        rows = np.pad(np.arange(height), (top, bottom), mode=_PADDING_MODES[mode])
+        columns = np.pad(np.arange(width), (left, right), mode=_PADDING_MODES[mode])
+        return image.index_select(-2, tensor(rows)).index_select(-1, tensor(columns))
+    widths = [(0, 0)] * image.ndim
+    widths[0], widths[1] = (top, bottom), (left, right)
     if mode == "constant":
-        padded = np.pad(array, widths, mode="constant", constant_values=fill)
-    else:
-        padded = np.pad(array, widths, mode=_PADDING_MODES[mode])
-    return _like(padded, image)
+        return np.pad(image, widths, mode="constant", constant_values=fill)
+    return np.pad(image, widths, mode=_PADDING_MODES[mode])
 
 
 class RandomCrop:
     """Crop a random ``size`` window, after padding the borders by ``padding`` (an int for
-    all sides, (left/right, top/bottom) or (left, top, right, bottom)).
+    all sides, (left/right, top/bottom) or (left, top, right, bottom)). On a tensor the
+    padding and the crop are tensor ops: gradients flow back through them.
 
     Example::
 
@@ -213,7 +214,8 @@ class RandomCrop:
 
 
 class RandomHorizontalFlip:
-    """Mirror the image left to right with probability ``p``."""
+    """Mirror the image left to right with probability ``p`` (on a tensor, with ``flip``, which
+    keeps the graph)."""
 
     def __init__(self, p: float = 0.5) -> None:
         self.p = p
@@ -221,8 +223,9 @@ class RandomHorizontalFlip:
     def __call__(self, image):
         _image_size(image)  # the type check
         if rand(1).item() < self.p:
-            array = np.flip(_as_array(image), axis=_spatial_axes(image)[1])
-            return _like(np.ascontiguousarray(array), image)
+            if isinstance(image, Tensor):
+                return image.flip(-1)
+            return np.ascontiguousarray(image[:, ::-1])
         return image
 
     def __repr__(self) -> str:

@@ -4,43 +4,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from leafgrad._tensor import Tensor
-from leafgrad.autograd.function import Op
+from leafgrad.ops._nn_utils import broadcast_shape
 from leafgrad.ops.elementwise import where
-from leafgrad.ops.linalg import einsum, matmul
+from leafgrad.ops.linalg import addmm, einsum, matmul, mm
+from leafgrad.ops.shape import UnsafeView
 
 __all__ = ["linear", "bilinear", "prelu"]
-
-
-class Linear(Op):
-    """input: grad @ weight;  weight: grad^T @ input (batch dims flattened);  bias: grad (the
-    engine sums it over the batch dims)
-
-    Fused (one node instead of transpose, matmul and add): every Linear layer runs it.
-    """
-
-    saved_inputs = (0, 1)
-
-    @staticmethod
-    def forward(ctx, input, weight, bias):
-        out = input @ weight.T
-        if bias is not None:
-            out += bias
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        input, weight = ctx.saved_tensors
-        needs_input, needs_weight, needs_bias = ctx.needs_input_grad
-        grad_input = grad.matmul(weight) if needs_input else None
-        grad_weight = None
-        if needs_weight:
-            out_features, in_features = weight.shape
-            rows = math.prod(input.shape[:-1])  # explicit: -1 is ambiguous for empty inputs
-            grad_weight = grad.reshape(rows, out_features).t().mm(input.reshape(rows, in_features))
-        return grad_input, grad_weight, grad if needs_bias else None
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -70,16 +40,37 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         if operand is not None and operand.dtype != input.dtype:
             raise RuntimeError(f"linear: expected input and {name} to have the same dtype, but "
                                f"got {input.dtype} and {operand.dtype}; convert one with .to()")
+    # torch's graph, node for node: addmm with the transposed weight for a matrix input, and
+    # for other ranks too when the bias is a row and the input contiguous (flattened to a
+    # matrix and viewed back); otherwise matmul's nodes, then the bias added
+    weight_t = weight.t()
     if bias is not None:
-        out_shape = tuple(input.shape[:-1]) + (out_features,)
-        try:
-            fits = np.broadcast_shapes(out_shape, tuple(bias.shape)) == out_shape
-        except ValueError:
-            fits = False
-        if not fits:
-            raise RuntimeError(f"linear: bias of shape {list(bias.shape)} does not broadcast to "
-                               f"the output shape {list(out_shape)}")
-    return Linear.apply(input, weight, bias)
+        if input.dim() == 2:
+            return addmm(bias, input, weight_t)
+        if (bias.dim() == 1 or sum(size != 1 for size in bias.shape) == 1) \
+                and input._data.flags.c_contiguous and bias._data.flags.c_contiguous:
+            rows = math.prod(input.shape[:-1])
+            out = addmm(bias, input.reshape(rows, in_features), weight_t)
+            return out.view(tuple(input.shape[:-1]) + (out_features,))
+        _check_bias_adds_in_place(bias, tuple(input.shape[:-1]) + (out_features,))
+    if input.dim() == 1:
+        out = mm(input.unsqueeze(0), weight_t).squeeze(0)
+    elif input.dim() == 2:
+        out = mm(input, weight_t)
+    else:
+        rows = math.prod(input.shape[:-1])  # explicit: -1 is ambiguous for empty inputs
+        out = UnsafeView.apply(mm(input.reshape(rows, in_features), weight_t),
+                               shape=tuple(input.shape[:-1]) + (out_features,))
+    return out if bias is None else out + bias
+
+
+def _check_bias_adds_in_place(bias: Tensor, out_shape: tuple) -> None:
+    """torch adds such a bias in place (``output.add_(bias)``): it must broadcast to the
+    output's shape without growing it."""
+    broadcast = broadcast_shape(out_shape, tuple(bias.shape))
+    if broadcast != out_shape:
+        raise RuntimeError(f"output with shape {list(out_shape)} doesn't match the broadcast "
+                           f"shape {list(broadcast)}")
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None

@@ -1,6 +1,7 @@
 """Helpers shared by the layer functions (conv, pooling, normalization, loss)."""
 from __future__ import annotations
 
+from leafgrad._backend import xp
 from leafgrad._tensor import Tensor
 from leafgrad.autograd.function import Op
 from leafgrad.autograd.grad_mode import is_grad_enabled
@@ -10,9 +11,38 @@ _SCALAR_TYPES = {"float16": "Half", "float32": "Float", "float64": "Double", "in
                  "bool": "Bool"}
 
 
-def scalar_type(tensor: Tensor) -> str:
-    """torch's C++ name of a tensor's dtype (``Float``, ``Long`` ...), as its messages say."""
-    return _SCALAR_TYPES.get(tensor.dtype.name, tensor.dtype.name)
+def scalar_type(tensor_or_dtype) -> str:
+    """torch's C++ name of a tensor's dtype, or of a NumPy dtype (``Float``, ``Long`` ...), as
+    its messages say."""
+    name = tensor_or_dtype.dtype.name if isinstance(tensor_or_dtype, Tensor) else \
+        xp.dtype(tensor_or_dtype).name
+    return _SCALAR_TYPES.get(name, name)
+
+
+def int_tuple(value, n: int) -> tuple | None:
+    """An int, or a sequence of ``n`` ints (or of one, repeated), as a tuple of ``n`` ints: the
+    size arguments of convolution and pooling; None for anything else (each op raises its own
+    message, as torch's differ)."""
+    if isinstance(value, (int, xp.integer)) and not isinstance(value, bool):
+        return (int(value),) * n
+    items = tuple(value)
+    if len(items) == 1:
+        items = items * n
+    if len(items) != n or not all(isinstance(v, (int, xp.integer)) for v in items):
+        return None
+    return tuple(int(v) for v in items)
+
+
+def broadcast_shape(shape_a: tuple, shape_b: tuple) -> tuple:
+    """The shape two shapes broadcast to, or torch's error naming the first dimension (counted
+    in the result) where they do not."""
+    ndim = max(len(shape_a), len(shape_b))
+    for dim in range(1, min(len(shape_a), len(shape_b)) + 1):
+        a, b = shape_a[-dim], shape_b[-dim]
+        if a != b and 1 not in (a, b):
+            raise RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b "
+                               f"({b}) at non-singleton dimension {ndim - dim}")
+    return tuple(xp.broadcast_shapes(shape_a, shape_b))
 
 
 class DependsOn(Op):

@@ -19,7 +19,8 @@ from typing import NamedTuple
 from leafgrad._backend import xp
 from leafgrad._tensor import Tensor
 from leafgrad.autograd.function import Op
-from leafgrad.ops._nn_utils import depends_on, scalar_type
+from leafgrad.autograd.grad_mode import is_grad_enabled
+from leafgrad.ops._nn_utils import depends_on, int_tuple, scalar_type
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d"]
 
@@ -68,17 +69,13 @@ def add_windows(target: xp.ndarray, cols: xp.ndarray, kernel: tuple, stride: tup
 
 
 def expand_param(value, n: int, name: str, op: str) -> tuple:
-    """An int or a sequence of ``n`` ints (or of one, repeated), as a tuple of ``n`` ints."""
-    if isinstance(value, (int, xp.integer)) and not isinstance(value, bool):
-        return (int(value),) * n
-    items = tuple(value)
-    if len(items) == 1:
-        items = items * n
-    if len(items) != n or not all(isinstance(v, (int, xp.integer)) for v in items):
+    """A convolution's int or sequence of ``n`` ints (or of one) as a tuple of ``n`` ints."""
+    items = int_tuple(value, n)
+    if items is None:
         raise RuntimeError(f"{op}: expected {name} to be a single integer value or a list of {n} "
                            f"values to match the convolution dimensions, but got "
-                           f"{name}={list(items)}")
-    return tuple(int(v) for v in items)
+                           f"{name}={list(value)}")
+    return items
 
 
 # -- the three ops -------------------------------------------------------------------------
@@ -119,16 +116,16 @@ class Convolution(Op):
     saved_inputs = (0, 1)
 
     @staticmethod
-    def forward(ctx, x, w, bias, geometry: ConvGeometry):
+    def forward(ctx, x, w, bias, geometry: ConvGeometry, keep_columns: bool = False):
         ctx.geometry = geometry
         n, channels = x.shape[:2]
         groups, out_channels = geometry.groups, w.shape[0]
-        # one copy into (N, groups, C/groups * K, L), then one batched matrix product; the
-        # columns are kept for the weight gradient (as torch's CPU im2col convolution keeps
-        # them), which then needs only a product
+        # one copy into (N, groups, C/groups * K, L), then one batched matrix product; when the
+        # weight will need a gradient the columns are kept for it (as torch's CPU im2col
+        # convolution keeps them), which then needs only a product
         window = channels // groups * math.prod(geometry.kernel)
         cols = _im2col(x, geometry).reshape(n, groups, window, math.prod(geometry.output_size))
-        ctx.cols = cols
+        ctx.cols = cols if keep_columns else None
         out = xp.matmul(w.reshape(groups, out_channels // groups, -1), cols)
         return _add_bias(out.reshape((n, out_channels) + geometry.output_size), bias)
 
@@ -308,7 +305,8 @@ def _convolution(op: str, spatial: int, input: Tensor, weight: Tensor, bias, str
                            f"actual input size")
     output_size = tuple((p - r) // s + 1 for p, r, s in zip(padded, reach, stride))
     geometry = ConvGeometry(stride, pads, dilation, groups, kernel, size, output_size)
-    out = Convolution.apply(input, weight, bias, geometry=geometry)
+    keep_columns = weight.requires_grad and is_grad_enabled()
+    out = Convolution.apply(input, weight, bias, geometry=geometry, keep_columns=keep_columns)
     return out.squeeze(0) if unbatched else out
 
 

@@ -1,4 +1,4 @@
-"""Matrix products: matmul (and ``@``), mm, bmm, dot, outer, einsum, tensordot.
+"""Matrix products: matmul (and ``@``), mm, bmm, dot, outer, addmm, einsum, tensordot.
 
 NumPy computes each product in the operands' dtype (float32 stays float32). The derivatives
 are products again, so double backward comes free; the engine sums gradients over broadcast
@@ -13,9 +13,10 @@ from leafgrad._backend import xp
 from leafgrad._factories import tensor as _tensor_from_data
 from leafgrad._tensor import Tensor, _normalize_dim
 from leafgrad.autograd.function import Op
+from leafgrad.ops._nn_utils import scalar_type
 from leafgrad.ops.elementwise import mul
 
-__all__ = ["matmul", "mm", "bmm", "dot", "outer", "einsum", "tensordot"]
+__all__ = ["matmul", "mm", "bmm", "dot", "outer", "addmm", "einsum", "tensordot"]
 
 
 class Matmul(Op):
@@ -169,6 +170,86 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
                                f"{operand._data.ndim}-D (shape {list(operand.shape)}); flatten "
                                f"it first")
     return mul(input.unsqueeze(1), vec2)
+
+
+class Addmm(Op):
+    """self: grad * beta (summed to self's shape);  mat1: alpha * grad @ mat2.T;
+    mat2: alpha * mat1.T @ grad
+
+    Fused: ``F.linear`` of a matrix runs it (``addmm(bias, input, weight.t())``, as torch).
+    """
+
+    saved_inputs = (1, 2)
+
+    @staticmethod
+    def forward(ctx, input, mat1, mat2, beta, alpha):
+        ctx.beta, ctx.alpha, ctx.input_shape = beta, alpha, input.shape
+        out = xp.matmul(mat1, mat2)
+        if out.dtype.kind in "iu":  # integer products take the factors as integers, as torch
+            alpha, beta = int(alpha), int(beta)
+        if alpha != 1:
+            out *= alpha
+        if beta != 0:  # beta = 0 ignores input, nan and inf included (as torch)
+            out += input if beta == 1 else input * beta
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        mat1, mat2 = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        alpha, beta = ctx.alpha, ctx.beta
+        grad_input = grad_mat1 = grad_mat2 = None
+        if needs[0]:
+            grad_input = grad if beta == 1 else grad * beta
+            shape = ctx.input_shape
+            if grad_input.shape != shape:
+                # summed here rather than by the engine, so that node hooks see the gradient in
+                # input's shape, as torch's engine hands it to them (a bias of shape (out,))
+                lead = 2 - len(shape)
+                axes = tuple(range(lead)) + tuple(lead + i for i, size in enumerate(shape)
+                                                  if size == 1 and grad.shape[lead + i] != 1)
+                grad_input = grad_input.sum(dim=axes, keepdim=True).reshape(shape)
+        if needs[1]:
+            grad_mat1 = grad.mm(mat2.t())
+            grad_mat1 = grad_mat1 if alpha == 1 else grad_mat1 * alpha
+        if needs[2]:
+            grad_mat2 = mat1.t().mm(grad)
+            grad_mat2 = grad_mat2 if alpha == 1 else grad_mat2 * alpha
+        return grad_input, grad_mat1, grad_mat2
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)`` for matrices ``mat1`` (n x m) and ``mat2``
+    (m x p), with ``input`` broadcast to (n x p); ``beta = 0`` ignores ``input``.
+
+    Example::
+
+        >>> leafgrad.addmm(leafgrad.ones(3), leafgrad.ones(4, 2), leafgrad.ones(2, 3))[0]
+        tensor([3., 3., 3.])
+    """
+    for name, operand in (("mat1", mat1), ("mat2", mat2)):
+        if operand._data.ndim != 2:
+            raise RuntimeError(f"{name} must be a matrix, got {operand._data.ndim}-D tensor")
+    (rows, inner), (inner2, columns) = mat1._data.shape, mat2._data.shape
+    if inner != inner2:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{inner} and "
+                           f"{inner2}x{columns})")
+    shape, target = input._data.shape, [rows, columns]
+    if len(shape) > 2:
+        raise RuntimeError(f"expand: the number of sizes provided (2) must be greater or equal "
+                           f"to the number of dimensions in the tensor ({len(shape)})")
+    for dim, size in enumerate(shape, start=2 - len(shape)):
+        if size not in (1, target[dim]):
+            raise RuntimeError(f"The expanded size of the tensor ({target[dim]}) must match the "
+                               f"existing size ({size}) at non-singleton dimension {dim}.  "
+                               f"Target sizes: {target}.  Tensor sizes: {list(shape)}")
+    for name, operand in (("self", input), ("mat1", mat1)):
+        if operand._data.dtype != mat2._data.dtype:
+            raise RuntimeError(f"{name} and mat2 must have the same dtype, but got "
+                               f"{scalar_type(operand)} and {scalar_type(mat2)}")
+    if mat2._data.dtype == xp.bool_:
+        raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
+    return Addmm.apply(input, mat1, mat2, beta=beta, alpha=alpha)
 
 
 # -- einsum ----------------------------------------------------------------------------------
@@ -412,6 +493,6 @@ def _reflected_matmul_operator(self: Tensor, other):
 
 
 TENSOR_METHODS = {
-    "matmul": matmul, "mm": mm, "bmm": bmm, "dot": dot, "outer": outer,
+    "matmul": matmul, "mm": mm, "bmm": bmm, "dot": dot, "outer": outer, "addmm": addmm,
     "__matmul__": _matmul_operator, "__rmatmul__": _reflected_matmul_operator,
 }

@@ -15,8 +15,8 @@ from leafgrad._backend import xp
 from leafgrad._tensor import Tensor, _wrap
 from leafgrad.autograd.function import Op
 from leafgrad.autograd.grad_mode import is_grad_enabled
-from leafgrad.ops._nn_utils import depends_on, scalar_type
-from leafgrad.ops.elementwise import where
+from leafgrad.ops._nn_utils import broadcast_shape, depends_on, scalar_type
+from leafgrad.ops.elementwise import result_type, where
 from leafgrad.ops.reduction import log_softmax
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
@@ -261,10 +261,126 @@ def _probability_cross_entropy(log_probs: Tensor, target: Tensor, weight: Tensor
     return total / (log_probs.numel() // classes) if log_probs.numel() else total * xp.nan
 
 
-# -- regression losses -----------------------------------------------------------------------
+# -- the fused pointwise losses --------------------------------------------------------------
+# mse_loss, smooth_l1_loss, huber_loss and the two binary cross entropies are one node each
+# (MseLossBackward0 ...), the reduction included, as torch records them.
+def _broadcast(input: Tensor, target: Tensor) -> tuple:
+    """``input`` and ``target`` expanded to their common shape, as torch's broadcast_tensors
+    (a tensor that has that shape already is left alone)."""
+    shape = broadcast_shape(tuple(input.shape), tuple(target.shape))
+    return (input if tuple(input.shape) == shape else input.expand(shape),
+            target if tuple(target.shape) == shape else target.expand(shape))
+
+
+def _promoted_dtype(kernel: str, input: Tensor, target: Tensor):
+    """The dtype torch computes a regression loss in: the operands' promoted one, which must be
+    floating (an integer or bool target is promoted to the input's float dtype)."""
+    dtype = result_type(input, target)
+    if dtype.kind != "f":
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{scalar_type(dtype)}\': '
+                                  f"convert the tensors with .float()")
+    return dtype
+
+
+def _reduce_array(loss: xp.ndarray, reduction: str) -> xp.ndarray:
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "mean":
+        with xp.errstate(invalid="ignore", divide="ignore"):  # an empty mean is nan, as torch
+            total = total / loss.size
+    return xp.asarray(total, dtype=loss.dtype)
+
+
+def _per_element(grad: Tensor, reduction: str, count: int) -> Tensor:
+    """The gradient that reaches each element's loss: ``grad`` itself for 'none' and 'sum'
+    (broadcast), ``grad / numel`` for 'mean'."""
+    return grad / count if reduction == "mean" else grad
+
+
+def _difference(input: Tensor, target: Tensor) -> Tensor:
+    """``input - target`` with an integer or bool operand (never differentiable) taken in the
+    other's float dtype."""
+    if not target.is_floating_point():
+        target = target.to(input.dtype)
+    elif not input.is_floating_point():
+        input = input.to(target.dtype)
+    return input - target
+
+
+class MseLoss(Op):
+    """self: 2 * (self - target) * grad (/ numel for 'mean');  target: the negative"""
+
+    saved_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, target, reduction, dtype):
+        ctx.reduction = reduction
+        difference = xp.subtract(x, target, dtype=dtype)
+        return _reduce_array(xp.square(difference), reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, target = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        grad_input = _difference(x, target) * (_per_element(grad, ctx.reduction, x.numel()) * 2)
+        return grad_input if needs[0] else None, -grad_input if needs[1] else None
+
+
+class SmoothL1Loss(Op):
+    """self: clamp(self - target, -beta, beta) / beta * grad (/ numel for 'mean');
+    target: the negative"""
+
+    saved_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, target, reduction, beta, dtype):
+        ctx.reduction, ctx.beta = reduction, beta
+        difference = xp.subtract(x, target, dtype=dtype)
+        distance = xp.abs(difference)
+        loss = xp.where(distance < beta, difference * difference * (0.5 / beta),
+                        distance - 0.5 * beta)
+        return _reduce_array(loss.astype(dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, target = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        beta = ctx.beta
+        scale = _per_element(grad, ctx.reduction, x.numel()) / beta
+        grad_input = _difference(x, target).clamp(-beta, beta) * scale
+        return grad_input if needs[0] else None, -grad_input if needs[1] else None
+
+
+class HuberLoss(Op):
+    """self: clamp(self - target, -delta, delta) * grad (/ numel for 'mean');
+    target: the negative"""
+
+    saved_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, target, reduction, delta, dtype):
+        ctx.reduction, ctx.delta = reduction, delta
+        difference = xp.subtract(x, target, dtype=dtype)
+        distance = xp.abs(difference)
+        loss = xp.where(distance < delta, difference * difference * 0.5,
+                        (distance - 0.5 * delta) * delta)
+        return _reduce_array(loss.astype(x.dtype, copy=False), reduction)  # input's dtype
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, target = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        delta = ctx.delta
+        scale = _per_element(grad, ctx.reduction, x.numel())
+        grad_input = _difference(x, target).clamp(-delta, delta) * scale
+        return grad_input if needs[0] else None, -grad_input if needs[1] else None
+
+
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
              reduction: str = "mean") -> Tensor:
-    """Squared error ``(input - target)^2``, reduced; both inputs get gradients.
+    """Squared error ``(input - target)^2``, reduced; both inputs get gradients, and an integer
+    target is promoted to the input's dtype.
 
     Example::
 
@@ -272,13 +388,15 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     """
     reduction = _reduction(size_average, reduce, reduction)
     _warn_broadcast(input, target)
-    _check_floating("mse_cpu", input, target)
-    return _reduce((input - target).square(), reduction)
+    input, target = _broadcast(input, target)
+    dtype = _promoted_dtype("mse_cpu", input, target)
+    return MseLoss.apply(input, target, reduction=reduction, dtype=dtype)
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
             reduction: str = "mean") -> Tensor:
-    """Absolute error ``|input - target|``, reduced (subgradient 0 where they are equal).
+    """Absolute error ``|input - target|``, reduced (subgradient 0 where they are equal);
+    composed of sub, abs and the reduction, as torch records it.
 
     Example::
 
@@ -286,7 +404,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     """
     reduction = _reduction(size_average, reduce, reduction)
     _warn_broadcast(input, target)
-    _check_floating("l1_loss", input, target)
+    input, target = _broadcast(input, target)
     return _reduce((input - target).abs(), reduction)
 
 
@@ -301,20 +419,19 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     """
     reduction = _reduction(size_average, reduce, reduction)
     _warn_broadcast(input, target)
-    _check_floating("smooth_l1_loss", input, target)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    difference = input - target
-    distance = difference.abs()
     if beta == 0:
-        return _reduce(distance, reduction)
-    loss = where(distance < beta, difference.square() * (0.5 / beta), distance - 0.5 * beta)
-    return _reduce(loss, reduction)
+        return l1_loss(input, target, reduction=reduction)
+    input, target = _broadcast(input, target)
+    dtype = _promoted_dtype("smooth_l1_cpu", input, target)
+    return SmoothL1Loss.apply(input, target, reduction=reduction, beta=beta, dtype=dtype)
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
                delta: float = 1.0) -> Tensor:
-    """``0.5 * d^2`` where ``|d| < delta``, else ``delta * (|d| - 0.5 * delta)``.
+    """``0.5 * d^2`` where ``|d| < delta``, else ``delta * (|d| - 0.5 * delta)``; the loss has
+    the input's dtype, as torch's.
 
     Example::
 
@@ -322,13 +439,14 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     """
     reduction = _reduction(None, None, reduction)
     _warn_broadcast(input, target)
-    _check_floating("huber_loss", input, target)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    difference = input - target
-    distance = difference.abs()
-    loss = where(distance < delta, difference.square() * 0.5, (distance - 0.5 * delta) * delta)
-    return _reduce(loss, reduction)
+    input, target = _broadcast(input, target)
+    dtype = _promoted_dtype("huber_cpu", input, target)
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f"result type {scalar_type(dtype)} can't be cast to the desired "
+                           f"output type {scalar_type(input)}")
+    return HuberLoss.apply(input, target, reduction=reduction, delta=delta, dtype=dtype)
 
 
 # -- binary cross entropy --------------------------------------------------------------------
@@ -336,33 +454,39 @@ _LOG_FLOOR = -100.0  # torch clamps log(p) and log(1 - p) here, so that p = 0 or
 _EPSILON = float(xp.float32(1e-12))  # torch floors p * (1 - p) at 1e-12 as a float32 constant
 
 
+def _constant(array: xp.ndarray | None) -> Tensor | None:
+    return None if array is None else _wrap(array, False)
+
+
 class BinaryCrossEntropy(Op):
     """self: grad * weight * (self - target) / max(self * (1 - self), 1e-12);
-    target: grad * weight * (max(log(1 - self), -100) - max(log(self), -100))"""
+    target: -grad * weight * logit(self)  (/ numel for 'mean'; ±inf at self = 0 or 1, as torch)
+    """
 
-    saved_inputs = (0, 1, 2)
+    saved_inputs = (0, 1)
 
     @staticmethod
-    def forward(ctx, x, target, weight):
+    def forward(ctx, x, target, weight, reduction):
+        ctx.weight, ctx.reduction = weight, reduction
         with xp.errstate(divide="ignore"):
             log_p = xp.maximum(xp.log(x), _LOG_FLOOR)
             log_q = xp.maximum(xp.log1p(-x), _LOG_FLOOR)
         loss = -(target * log_p + (1 - target) * log_q)
-        return loss if weight is None else loss * weight
+        return _reduce_array(loss if weight is None else loss * weight, reduction)
 
     @staticmethod
     def backward(ctx, grad):
-        x, target, weight = ctx.saved_tensors
+        x, target = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        if weight is not None:
-            grad = grad * weight
+        scale = _per_element(grad, ctx.reduction, x.numel())
+        if ctx.weight is not None:
+            scale = scale * _constant(ctx.weight)
         grad_input = grad_target = None
         if needs[0]:
-            grad_input = grad * (x - target) / (x * (1 - x)).clamp(min=_EPSILON)
+            grad_input = scale * (x - target) / (x * (1 - x)).clamp(min=_EPSILON)
         if needs[1]:
-            grad_target = grad * ((-x).log1p().clamp(min=_LOG_FLOOR)
-                                  - x.log().clamp(min=_LOG_FLOOR))
-        return grad_input, grad_target, None
+            grad_target = -scale * x.logit()
+        return grad_input, grad_target
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -389,8 +513,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if data.size and ((data < 0) | (data > 1)).any():
         raise RuntimeError("all elements of input should be between 0 and 1")
     if weight is not None:  # computed in the input's dtype, as torch
-        weight = weight.to(input.dtype).expand(input.shape)
-    return _reduce(BinaryCrossEntropy.apply(input, target, weight), reduction)
+        weight = xp.broadcast_to(weight._data.astype(data.dtype, copy=False), data.shape)
+    return BinaryCrossEntropy.apply(input, target, weight=weight, reduction=reduction)
 
 
 class _LogSigmoid(Op):
@@ -409,12 +533,56 @@ class _LogSigmoid(Op):
         return grad * (-x).sigmoid()
 
 
+class BinaryCrossEntropyWithLogits(Op):
+    """self: (sigmoid(self) * (1 + (pos_weight - 1) * target) - pos_weight * target) * weight
+    * grad;  target: ((1 - pos_weight) * log_sigmoid(self) - self) * weight * grad
+    (/ numel for 'mean'; pos_weight = 1 when not given)"""
+
+    saved_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, target, weight, pos_weight, reduction):
+        ctx.weight, ctx.pos_weight, ctx.reduction = weight, pos_weight, reduction
+        # -log(sigmoid(x)) = max(-x, 0) + log(1 + exp(-|x|)): no overflow for either sign
+        softplus_of_negative = xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+        if pos_weight is not None:
+            softplus_of_negative *= (pos_weight - 1) * target + 1
+        loss = (1 - target) * x + softplus_of_negative
+        if weight is not None:
+            loss *= weight
+        # torch writes the loss into a tensor of the target's dtype
+        return _reduce_array(loss.astype(target.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, target = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        scale = _per_element(grad, ctx.reduction, x.numel())
+        if ctx.weight is not None:
+            scale = scale * _constant(ctx.weight)
+        pos_weight = _constant(ctx.pos_weight)
+        grad_input = grad_target = None
+        if needs[0]:
+            if pos_weight is None:
+                grad_input = (x.sigmoid() - target) * scale
+            else:
+                grad_input = (x.sigmoid() * ((pos_weight - 1) * target + 1)
+                              - pos_weight * target) * scale
+        if needs[1]:
+            if pos_weight is None:
+                grad_target = -x * scale
+            else:
+                grad_target = ((1 - pos_weight) * _LogSigmoid.apply(x) - x) * scale
+        return grad_input, grad_target
+
+
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
                                      weight: Tensor | None = None, size_average=None,
                                      reduce=None, reduction: str = "mean",
                                      pos_weight: Tensor | None = None) -> Tensor:
     """Binary cross entropy on logits, computed stably as torch:
-    ``(1 - t) * x - (1 + (pos_weight - 1) * t) * log(sigmoid(x))``, times ``weight``.
+    ``(1 - t) * x + (1 + (pos_weight - 1) * t) * log(1 + exp(-x))``, times ``weight``; the loss
+    has the target's dtype, as torch's.
 
     Example::
 
@@ -424,26 +592,51 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape!r}) must be the same as input size "
                          f"({input.shape!r})")
-    _check_floating("binary_cross_entropy_with_logits", input, target)
+    _check_floating("log_sigmoid_cpu", input)
+    if not target.is_floating_point():
+        raise RuntimeError(f"result type {scalar_type(input)} can't be cast to the desired "
+                           f"output type {scalar_type(target)}")
     _check_not_differentiable("binary_cross_entropy_with_logits", "weight", weight)
     _check_not_differentiable("binary_cross_entropy_with_logits", "pos_weight", pos_weight)
-    # the weights are used in the input's dtype, as torch
-    weight = None if weight is None else weight.to(input.dtype)
-    pos_weight = None if pos_weight is None else pos_weight.to(input.dtype)
-    log_sigmoid = _LogSigmoid.apply(input)
-    if pos_weight is None:
-        loss = (1 - target) * input - log_sigmoid
-    else:
-        loss = (1 - target) * input - ((pos_weight - 1) * target + 1) * log_sigmoid
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    dtype, shape = target._data.dtype, target._data.shape
+    for name, factor in (("weight", weight), ("pos_weight", pos_weight)):
+        if factor is not None:
+            broadcast = broadcast_shape(shape, tuple(factor.shape))
+            if broadcast != shape:
+                raise RuntimeError(f"output with shape {list(shape)} doesn't match the "
+                                   f"broadcast shape {list(broadcast)} (of the {name})")
+    return BinaryCrossEntropyWithLogits.apply(
+        input, target, reduction=reduction,
+        weight=None if weight is None else weight._data.astype(dtype, copy=False),
+        pos_weight=None if pos_weight is None else pos_weight._data.astype(dtype, copy=False))
 
 
 # -- kl_div ----------------------------------------------------------------------------------
+class Xlogy(Op):
+    """self: grad * xlogy(self != 0, other);  other: grad * self / other  (kl_div's
+    ``xlogy(target, target)``: its target gradient is nan where the target is 0, as torch's)"""
+
+    saved_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, x, y):
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            product = x * xp.log(y)
+        # 0 where x is 0, unless y is nan (torch's xlogy)
+        return xp.where((x == 0) & ~xp.isnan(y), 0, product).astype(product.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        grad_x = grad * Xlogy.apply((x != 0).to(x.dtype), y) if needs[0] else None
+        grad_y = grad * x / y if needs[1] else None
+        return grad_x, grad_y
+
+
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
            reduction: str = "mean", log_target: bool = False) -> Tensor:
-    """Pointwise KL divergence ``target * (log(target) - input)`` for log-probabilities
+    """Pointwise KL divergence ``xlogy(target, target) - target * input`` for log-probabilities
     ``input`` (0 where target is 0); with ``log_target`` the target is given as logs too.
     ``'batchmean'`` divides the sum by the batch size (the KL divergence per sample).
 
@@ -460,9 +653,7 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        positive = _wrap(target._data > 0, False)
-        safe_log = where(positive, target, 1.0).log()  # the 0 * log(0) = 0 limit, as xlogy
-        loss = where(positive, target * safe_log, 0.0) - target * input
+        loss = Xlogy.apply(target, target) - target * input
     if reduction == "batchmean":
         total = loss.sum()
         return total / input.shape[0] if input.ndim else total

@@ -133,12 +133,15 @@ class NativeGroupNorm(_Normalization):
     anchored = False  # under create_graph torch differentiates a composite formula instead
 
 
-def _statistics(grouped: xp.ndarray, axes: tuple, eps: float) -> tuple:
+def _statistics(grouped: xp.ndarray, axes: tuple, eps: float, accumulate=None) -> tuple:
     """(mean, biased variance, 1 / sqrt(variance + eps), x - mean) over ``axes``, the
-    statistics kept as size-1 dims (two passes: as stable as torch's)."""
-    mean = grouped.mean(axis=axes, keepdims=True)
+    statistics kept as size-1 dims (two passes: as stable as torch's). The sums run in
+    ``accumulate`` (a dtype) when given: NumPy sums pairwise only along the last axis, so a
+    float32 sum over leading axes (batch_norm's) would otherwise add one term at a time."""
+    mean = grouped.mean(axis=axes, dtype=accumulate, keepdims=True).astype(grouped.dtype,
+                                                                           copy=False)
     centered = grouped - mean
-    variance = xp.mean(xp.square(centered), axis=axes, keepdims=True)
+    variance = xp.mean(xp.square(centered), axis=axes, dtype=accumulate, keepdims=True)
     invstd = (1.0 / xp.sqrt(variance + eps)).astype(grouped.dtype, copy=False)
     return mean, variance, invstd, centered
 
@@ -181,7 +184,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if count <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input "
                              f"size {input.shape!r}")
-        mean, variance, invstd, centered = _statistics(data, axes, eps)
+        accumulate = xp.float64 if data.dtype.itemsize < 8 else None
+        mean, variance, invstd, centered = _statistics(data, axes, eps, accumulate)
         if running_mean is not None:
             running_mean._data[...] = ((1 - momentum) * running_mean._data
                                        + momentum * mean.reshape(-1))

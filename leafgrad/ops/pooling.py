@@ -17,7 +17,7 @@ import numbers
 from leafgrad._backend import xp
 from leafgrad._tensor import Tensor
 from leafgrad.autograd.function import Op
-from leafgrad.ops._nn_utils import depends_on
+from leafgrad.ops._nn_utils import depends_on, int_tuple
 from leafgrad.ops.conv import add_windows, crop_spatial, pad_spatial, window_view
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
@@ -26,15 +26,11 @@ __all__ = ["max_pool1d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
 
 # -- arguments -------------------------------------------------------------------------------
 def _pool_param(value, n: int, name: str, op: str) -> tuple:
-    if isinstance(value, (int, xp.integer)) and not isinstance(value, bool):
-        return (int(value),) * n
-    items = tuple(value)
-    if len(items) == 1:
-        items = items * n
-    if len(items) != n or not all(isinstance(v, (int, xp.integer)) for v in items):
+    items = int_tuple(value, n)
+    if items is None:
         kind = "a single int, or a tuple of two ints" if n == 2 else "a single int"
         raise RuntimeError(f"{op}: {name} must either be {kind} (got {value!r})")
-    return tuple(int(v) for v in items)
+    return items
 
 
 def _pooled_input(op: str, input: Tensor, spatial: int) -> tuple:

@@ -222,3 +222,34 @@ RECORDS += [
     OpInfo(name, **same(name), samples=_with_specials(), gradcheck=False, notes=_NO_GRAD)
     for name in ("isnan", "isinf", "isfinite")
 ]
+
+
+# -- the activations of nn.functional in place: `inplace=True` and the functions ending in _ ------
+def _written_into_a_copy(name, **fixed):
+    """``y = x * 1; F.<name>(y, ...)``, returning y: the in-place op on a non-leaf."""
+    def call(m, x):
+        y = x * 1
+        getattr(m.nn.functional, name)(y, **fixed)
+        return y
+    return dict(op=call, ref=call)
+
+
+_IN_PLACE_ACTIVATIONS = [  # (name, fixed arguments, samples)
+    ("relu", {}, unary(away_from=KINKS)),
+    ("relu6", {}, unary(-3, 8, away_from=(0.0, 6.0))),
+    ("leaky_relu", {"negative_slope": 0.2}, unary(away_from=KINKS)),
+    ("elu", {"alpha": 1.3}, unary(away_from=KINKS)),
+    ("selu", {}, unary(away_from=KINKS)),
+    ("silu", {}, unary(-4, 4)),
+    ("mish", {}, unary(-4, 4)),
+    ("hardtanh", {"min_val": -0.5, "max_val": 1.0}, unary(away_from=(-0.5, 1.0))),
+]
+RECORDS += [
+    OpInfo(f"{name}_inplace", **_written_into_a_copy(name, inplace=True, **fixed),
+           samples=samples)
+    for name, fixed, samples in _IN_PLACE_ACTIVATIONS
+] + [
+    OpInfo(f"{name}_", **_written_into_a_copy(f"{name}_", **fixed), samples=samples)
+    for name, fixed, samples in _IN_PLACE_ACTIVATIONS
+    if name in ("relu", "leaky_relu", "elu", "selu", "hardtanh")
+]

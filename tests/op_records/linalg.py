@@ -35,6 +35,19 @@ def _matmul_samples(draw):
 
 
 @st.composite
+def _addmm_samples(draw):
+    """input broadcast to (n, p) from any shape that torch expands ((), (p,), (1, p), (n, 1)
+    ...), mat1 (n, m), mat2 (m, p), and beta/alpha (beta = 0 ignores input, nan included)."""
+    rows, inner, columns = draw(SIZES), draw(SIZES), draw(SIZES)
+    input_shape = draw(st.sampled_from([(), (columns,), (1, columns), (rows, 1), (1, 1),
+                                        (rows, columns), (1,)]))
+    kwargs = draw(st.sampled_from([{}, {"beta": 0.5, "alpha": -2.0}, {"beta": 0},
+                                   {"alpha": 0}]))
+    return Sample((values(draw, input_shape), values(draw, (rows, inner), salt=1),
+                   values(draw, (inner, columns), salt=2)), kwargs)
+
+
+@st.composite
 def _operands(draw, *shapes_of_sizes):
     """Arrays whose shapes are built from one drawn size per letter, e.g. ``('ij', 'jk')``."""
     sizes = {}
@@ -122,6 +135,10 @@ RECORDS = [
     OpInfo("bmm", **same("bmm"), samples=_batched_samples()),
     OpInfo("dot", **same("dot"), samples=_operands("i", "i")),
     OpInfo("outer", **same("outer"), samples=_operands("i", "j")),
+    OpInfo("addmm", **same("addmm"), samples=_addmm_samples()),
+    OpInfo("addmm_method", op=lambda m, x, *args, **kwargs: x.addmm(*args, **kwargs),
+           ref=lambda m, x, *args, **kwargs: x.addmm(*args, **kwargs),
+           samples=_addmm_samples()),
     OpInfo("einsum_matmul", **_einsum("ij,jk->ik"), samples=_einsum_operands("ij,jk->ik")),
     OpInfo("einsum_list_operands", **_einsum("ij,jk->ik", list_form=True),
            samples=_einsum_operands("ij,jk->ik")),

@@ -247,6 +247,39 @@ def _regression_samples(draw, kinks=(0.0,), **extra):
 
 
 @st.composite
+def _integer_target_samples(draw, kinks=(0.0,), **extra):
+    """A float input and an int64 target (promoted to the input's dtype, no gradient)."""
+    shape = sizes(draw, draw(st.integers(0, 3)), 1, 3)
+    target = rng_of(draw).integers(-2, 3, size=shape)
+    x = np.asarray(target + values(draw, shape, low=-2, high=2, away_from=kinks, gap=0.05))
+    kwargs = {"reduction": draw(REDUCTIONS)}
+    kwargs.update({k: draw(v) for k, v in extra.items()})
+    return Sample((x, target), kwargs)
+
+
+@st.composite
+def _broadcast_target_samples(draw, kinks=(0.0,), **extra):
+    """A target of fewer dims than the input (torch warns, expands it and differentiates the
+    expansion)."""
+    shape = sizes(draw, draw(st.integers(1, 3)), 1, 3)
+    target_shape = shape[draw(st.integers(1, len(shape))):]
+    target = values(draw, target_shape, salt=1)
+    x = np.asarray(target + values(draw, shape, low=-2, high=2, away_from=kinks, gap=0.05))
+    kwargs = {"reduction": draw(REDUCTIONS)}
+    kwargs.update({k: draw(v) for k, v in extra.items()})
+    return Sample((x, target), kwargs)
+
+
+def _quiet(name):
+    """``nn.functional.<name>`` without the warning of a broadcast target."""
+    def call(m, *args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return getattr(m.nn.functional, name)(*args, **kwargs)
+    return {"op": call, "ref": call}
+
+
+@st.composite
 def _smooth_l1_samples(draw, parameter):
     value = draw(st.sampled_from([0.5, 1.0, 1.5]))
     sample = draw(_regression_samples(kinks=(0.0, value, -value)))
@@ -385,6 +418,18 @@ RECORDS = [
     OpInfo("smooth_l1_loss", **functional("smooth_l1_loss"),
            samples=_smooth_l1_samples("beta")),
     OpInfo("huber_loss", **functional("huber_loss"), samples=_smooth_l1_samples("delta")),
+    OpInfo("mse_loss_integer_target", **functional("mse_loss"),
+           samples=_integer_target_samples(kinks=())),
+    OpInfo("l1_loss_integer_target", **functional("l1_loss"),
+           samples=_integer_target_samples()),
+    OpInfo("smooth_l1_loss_integer_target", **functional("smooth_l1_loss", beta=0.5),
+           samples=_integer_target_samples(kinks=(0.0, 0.5, -0.5))),
+    OpInfo("mse_loss_broadcast_target", **_quiet("mse_loss"),
+           samples=_broadcast_target_samples(kinks=())),
+    OpInfo("smooth_l1_loss_broadcast_target", **_quiet("smooth_l1_loss"),
+           samples=_broadcast_target_samples(kinks=(0.0, 1.0, -1.0))),
+    OpInfo("huber_loss_broadcast_target", **_quiet("huber_loss"),
+           samples=_broadcast_target_samples(kinks=(0.0, 1.0, -1.0))),
     OpInfo("binary_cross_entropy", **functional("binary_cross_entropy"),
            samples=_binary_samples(logits=False)),
     OpInfo("binary_cross_entropy_with_logits", op=_with_logits, ref=_with_logits,

@@ -31,7 +31,8 @@ class BackwardHookFunction(Function):
 
     @staticmethod
     def backward(ctx, *grad_outputs):
-        # as torch, a tensor that does not require grad gets zeros here, which hooks see
+        # as torch, an input that received no gradient gets zeros here, which the input hook
+        # sees as grad_input
         return grad_outputs
 
 
@@ -103,7 +104,15 @@ class BackwardHook:
 
     def setup_output_hook(self, result):
         def fn(grad_fn) -> None:
+            received = []
+
+            def note_received(grad_output):
+                # the engine gives the node zeros for outputs that got no gradient; the hooks
+                # see None for them, as torch's do
+                received[:] = [g is not None for g in grad_output]
+
             def hook(_, grad_output):
+                grad_output = tuple(g if got else None for g, got in zip(grad_output, received))
                 self.grad_outputs = self._pack_with_none(self.output_tensors_index, grad_output,
                                                          self.n_outputs)
                 expected = len(self.grad_outputs)
@@ -134,6 +143,7 @@ class BackwardHook:
                     self.grad_outputs = None
                 return self._unpack_none(self.output_tensors_index, local_grad_outputs)
 
+            grad_fn.register_prehook(note_received)
             grad_fn.register_hook(hook)
 
         is_tuple = isinstance(result, tuple)

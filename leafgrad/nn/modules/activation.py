@@ -3,7 +3,6 @@ outputs require grad only when their inputs do. ``inplace=True`` overwrites the 
 from __future__ import annotations
 
 import warnings
-from typing import Callable
 
 from leafgrad._factories import empty
 from leafgrad._tensor import Tensor
@@ -14,13 +13,6 @@ from leafgrad.nn.parameter import Parameter
 
 __all__ = ["ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax",
            "LogSoftmax", "Softplus", "Hardtanh", "ReLU6", "PReLU"]
-
-
-def _maybe_inplace(function: Callable[[Tensor], Tensor], input: Tensor, inplace: bool,
-                   name: str) -> Tensor:
-    if not inplace:
-        return function(input)
-    return input._apply_inplace(function, name)
 
 
 def _inplace_repr(inplace: bool, first: bool = False) -> str:
@@ -43,7 +35,7 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return _maybe_inplace(F.relu, input, self.inplace, "relu_")
+        return F.relu(input, self.inplace)
 
     def extra_repr(self) -> str:
         return _inplace_repr(self.inplace, first=True)
@@ -71,8 +63,7 @@ class Hardtanh(Module):
                                  f"({self.min_val})")
 
     def forward(self, input: Tensor) -> Tensor:
-        return _maybe_inplace(lambda x: F.hardtanh(x, self.min_val, self.max_val), input,
-                              self.inplace, "hardtanh_")
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self) -> str:
         return f"min_val={self.min_val}, max_val={self.max_val}{_inplace_repr(self.inplace)}"
@@ -110,7 +101,7 @@ class SiLU(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return _maybe_inplace(F.silu, input, self.inplace, "silu_")
+        return F.silu(input, self.inplace)
 
     def extra_repr(self) -> str:
         return _inplace_repr(self.inplace, first=True)
@@ -125,7 +116,7 @@ class ELU(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return _maybe_inplace(lambda x: F.elu(x, self.alpha), input, self.inplace, "elu_")
+        return F.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}{_inplace_repr(self.inplace)}"
@@ -154,8 +145,7 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return _maybe_inplace(lambda x: F.leaky_relu(x, self.negative_slope), input, self.inplace,
-                              "leaky_relu_")
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}{_inplace_repr(self.inplace)}"
