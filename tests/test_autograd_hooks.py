@@ -205,3 +205,14 @@ def test_node_hooks_are_checked_value_by_value():
     z.grad_fn.register_prehook(lambda grad_outputs: (grad_outputs[0].double(),))
     with pytest.raises(RuntimeError, match="has changed the type of value"):
         z.sum().backward()
+
+
+def test_node_hooks_see_gradients_reduced_to_the_input_shapes_as_torch():
+    x = leafgrad.ones(3, requires_grad=True)
+    y = leafgrad.ones(2, 3, requires_grad=True)
+    out = x * y  # x is broadcast: its gradient has shape (2, 3) before the engine reduces it
+    seen = []
+    out.grad_fn.register_hook(lambda grad_inputs, grad_outputs: seen.extend(
+        tuple(g.shape) for g in grad_inputs))
+    out.sum().backward()
+    assert seen == [(3,), (2, 3)]

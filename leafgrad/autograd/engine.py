@@ -432,6 +432,10 @@ def _run_node(node, grads: list, captures: dict, results: list, retain_graph: bo
     else:
         input_grads = run_backward_of(node, grad_outputs)
     if node._hooks:
+        # as torch, hooks see gradients already reduced to each input's shape and dtype
+        input_grads = tuple(
+            _conform(g, edge, node, i) if g is not None and edge is not None else g
+            for i, (g, edge) in enumerate(zip(input_grads, node._edges)))
         for hook in list(node._hooks.values()):
             input_grads = _checked_all(hook, input_grads, hook(input_grads, tuple(grad_outputs)),
                                        node)
