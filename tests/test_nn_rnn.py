@@ -15,14 +15,6 @@ from leafgrad import nn
 from leafgrad.autograd import gradcheck, gradgradcheck
 
 
-@pytest.fixture
-def torch():
-    torch = pytest.importorskip("torch")
-    # the reference runs tiny ops: its thread pool would only contend for the cores
-    torch.set_num_threads(1)
-    return torch
-
-
 def rng(seed: int = 1234):
     return np.random.default_rng(seed)
 

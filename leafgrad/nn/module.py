@@ -198,24 +198,25 @@ class Module:
                 raise AttributeError("`" + item + "` is not an nn.Module")
         return module
 
+    def _get_attribute(self, target: str) -> tuple[Module, str, Any]:
+        """The owning submodule, the last name and the attribute at the dotted path
+        ``target``; AttributeError when the owner has no such attribute."""
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(module._get_name() + " has no attribute `" + name + "`")
+        return module, name, getattr(module, name)
+
     def get_parameter(self, target: str) -> Parameter:
         """The parameter at the dotted path ``target`` (``"fc1.weight"``)."""
-        module_path, _, param_name = target.rpartition(".")
-        module = self.get_submodule(module_path)
-        if not hasattr(module, param_name):
-            raise AttributeError(module._get_name() + " has no attribute `" + param_name + "`")
-        param = getattr(module, param_name)
+        _, param_name, param = self._get_attribute(target)
         if not isinstance(param, Parameter):
             raise AttributeError("`" + param_name + "` is not an nn.Parameter")
         return param
 
     def get_buffer(self, target: str) -> Tensor:
         """The buffer at the dotted path ``target``."""
-        module_path, _, buffer_name = target.rpartition(".")
-        module = self.get_submodule(module_path)
-        if not hasattr(module, buffer_name):
-            raise AttributeError(module._get_name() + " has no attribute `" + buffer_name + "`")
-        buffer = getattr(module, buffer_name)
+        module, buffer_name, buffer = self._get_attribute(target)
         if buffer_name not in module._buffers:
             raise AttributeError("`" + buffer_name + "` is not a buffer")
         return buffer

@@ -350,6 +350,18 @@ def _check_supported(group: dict[str, Any]) -> None:
                            "CPU only")
 
 
+_HYPERPARAMETER_LABELS = {"lr": "learning rate", "eps": "epsilon value"}
+
+
+def _check_nonnegative(**values: float) -> None:
+    """ValueError, in torch's words, for the first of ``values`` (in the order given) that is
+    not ``>= 0`` (NaN included): ``_check_nonnegative(lr=lr, eps=eps)``."""
+    for name, value in values.items():
+        if not 0.0 <= value:
+            label = _HYPERPARAMETER_LABELS.get(name, f"{name} value")
+            raise ValueError(f"Invalid {label}: {value}")
+
+
 def _check_fused(fused: bool | None, foreach: bool | None, differentiable: bool) -> None:
     """torch's checks of ``fused`` (which leafgrad accepts and runs as the single-tensor
     implementation, as it does ``foreach``)."""
