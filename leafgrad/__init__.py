@@ -19,7 +19,7 @@ from leafgrad.ops.shape import *
 from leafgrad.autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
                                          is_inference_mode_enabled, no_grad, set_grad_enabled)
 from leafgrad.autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled
-from leafgrad import autograd, testing
+from leafgrad import autograd, testing, viz
 from leafgrad import nn, optim, datasets, utils
 import leafgrad.utils.data  # torch.utils.data
 from leafgrad.serialization import load, save

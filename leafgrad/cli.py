@@ -14,6 +14,7 @@ import itertools
 import math
 import os
 import sys
+import textwrap
 import time
 import warnings
 from collections.abc import Callable
@@ -26,24 +27,19 @@ def demo() -> None:
     """The seed's first experiment, then one line for each flag the seed explains."""
     import leafgrad as torch
     from leafgrad.autograd import Variable
+    from leafgrad.viz import explain
 
-    torch.manual_seed(0)
     print("== Experiment 1: x2 -> |f1| -> y2 -> |f2| -> z2 ==")
-    w1 = Variable(torch.Tensor([2]), requires_grad=True)  # parameters of f1 and f2
-    w2 = Variable(torch.Tensor([2]), requires_grad=True)
-    x2 = Variable(torch.rand(1), requires_grad=True)
-    y2 = x2 ** w1  # f1
-    z2 = w2 * y2 + 1  # f2
-    z2.backward()
-    print("x2.grad:", x2.grad)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # y2 is not a leaf: its grad is not kept
-        print("y2.grad:", y2.grad)
-    print("w1.grad:", w1.grad)
-    print("w2.grad:", w2.grad)
+    tensors = _seed_tree()
+    tensors["z2"].backward()
+    for name in ("x2", "y2", "w1", "w2"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # y2 is not a leaf: its grad is not kept
+            print(f"{name}.grad:", tensors[name].grad)
     print("leaves x2, w1, w2 keep their gradients; the inner node y2 does not.")
-    print("the graph, a tree whose leaves are x2, w1 (deepest) and w2:")
-    _print_tree(z2, {id(x2): "x2", id(w1): "w1", id(w2): "w2"})
+    print("the graph, a tree whose leaves are x2, w1 (deepest) and w2 (backward freed what its "
+          "ops saved):")
+    print(textwrap.indent(explain(tensors["z2"], names=tensors), "  "))
 
     print("\n== Flags ==")
     x = torch.ones(2, requires_grad=True)
@@ -81,17 +77,18 @@ def demo() -> None:
     _demo_two_networks()
 
 
-def _print_tree(root, leaf_names: dict) -> None:
-    """Print the backward graph under ``root``, one node per line, children indented."""
-    stack = [(root.grad_fn, 1)]
-    print("  z2")
-    while stack:
-        node, depth = stack.pop()
-        variable = getattr(node, "variable", None)
-        label = leaf_names.get(id(variable), "leaf") if variable is not None else node.name()
-        print("  " + "    " * depth + "<- " + label)
-        children = [child for child, _ in node.next_functions if child is not None]
-        stack.extend((child, depth + 1) for child in reversed(children))
+def _seed_tree() -> dict:
+    """The tensors of the seed's first experiment by name, after the forward pass."""
+    import leafgrad as torch
+    from leafgrad.autograd import Variable
+
+    torch.manual_seed(0)
+    w1 = Variable(torch.Tensor([2]), requires_grad=True)  # parameters of f1 and f2
+    w2 = Variable(torch.Tensor([2]), requires_grad=True)
+    x2 = Variable(torch.rand(1), requires_grad=True)
+    y2 = x2 ** w1  # f1
+    z2 = w2 * y2 + 1  # f2
+    return {"x2": x2, "w1": w1, "w2": w2, "y2": y2, "z2": z2}
 
 
 # -- the seed's second experiment (C17, C19) --------------------------------------------------
@@ -189,6 +186,84 @@ def _leaf_depths(root, leaves: dict) -> dict:
             following.extend(child for child, _ in node.next_functions)
         frontier, depth = following, depth + 1
     return depths
+
+
+# -- leafgrad graph ----------------------------------------------------------------------------
+GRAPH_FORMATS = ("png", "svg")
+
+
+def _add_graph_parser(commands) -> None:
+    parser = commands.add_parser(
+        "graph", help="draw the backward graphs of the seed's two experiments",
+        description="Explain the backward graphs of the seed's experiments as text trees and draw "
+                    "them with Graphviz: experiment 1 (z2 = w2 * x2 ** w1 + 1) and experiment 2 "
+                    "(the loss of net1 -> net2, the network of leafgrad train, its leaves named "
+                    "by parameter). Without Graphviz only the text is written.")
+    parser.add_argument("--format", choices=GRAPH_FORMATS, default="png",
+                        help="picture format (default png)")
+    parser.add_argument("--output", metavar="DIR", default=os.path.join("runs", "graph"),
+                        help="where experiment1.* and experiment2.* go (default runs/graph)")
+
+
+def _seed_network_loss() -> tuple[Any, dict, dict]:
+    """The loss of net1 -> net2 on four random images, with the parameters and tensors named."""
+    import leafgrad as torch
+    from leafgrad import nn
+    from leafgrad.models import Net1, Net2
+
+    torch.manual_seed(0)
+    net1, net2 = Net1(), Net2()
+    inputs = torch.rand(4, 3, 32, 32)
+    outputs1 = net1(inputs)
+    loss = nn.CrossEntropyLoss()(net2(outputs1), torch.tensor([0, 1, 2, 3]))
+    params = {f"{prefix}.{name}": parameter
+              for prefix, net in (("net1", net1), ("net2", net2))
+              for name, parameter in net.named_parameters()}
+    return loss, params, {"inputs": inputs, "outputs1": outputs1, "loss": loss}
+
+
+def graph(args: argparse.Namespace) -> int:
+    """``leafgrad graph``: print and write each experiment's text tree, and draw its picture
+    when Graphviz is there."""
+    from leafgrad.serialization import atomic_write
+    from leafgrad.viz import INSTALL_HINT, draw_graph, explain
+
+    tensors = _seed_tree()
+    loss, params, names = _seed_network_loss()
+    experiments = {"experiment1": (tensors["z2"], None, tensors),
+                   "experiment2": (loss, params, names)}
+    try:
+        os.makedirs(args.output, exist_ok=True)
+        for stem, (output, params, names) in experiments.items():
+            text = explain(output, params=params, names=names)
+            print(f"== {stem} ==\n{text}\n")
+            path = os.path.join(args.output, stem + ".txt")
+            with open(path, "w", encoding="utf-8") as file:
+                file.write(text + "\n")
+            print(f"wrote {path}")
+        import graphviz
+    except OSError as error:
+        print(f"leafgrad graph: error: cannot write to {args.output}: {error}", file=sys.stderr)
+        return 1
+    except ImportError:
+        print(f"leafgrad graph: the graphviz package is not installed, so no pictures were "
+              f"drawn (the text above was written): {INSTALL_HINT}", file=sys.stderr)
+        return 0
+    for stem, (output, params, names) in experiments.items():
+        picture = draw_graph(output, params=params, names=names)
+        path = os.path.join(args.output, f"{stem}.{args.format}")
+        try:  # pipe, not render: a failed render would leave its dot source file behind
+            atomic_write(path, picture.pipe(format=args.format))
+        except graphviz.ExecutableNotFound:
+            print(f"leafgrad graph: Graphviz's dot program was not found, so no pictures were "
+                  f"drawn (the text above was written): {INSTALL_HINT}", file=sys.stderr)
+            return 0
+        except OSError as error:
+            print(f"leafgrad graph: error: cannot write to {args.output}: {error}",
+                  file=sys.stderr)
+            return 1
+        print(f"wrote {path}")
+    return 0
 
 
 # -- leafgrad train -----------------------------------------------------------------------------
@@ -618,14 +693,18 @@ def _frozen_report(nets: dict, frozen_name: str, start_values: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="leafgrad", description="leafgrad demo runs the seed's autograd experiments; "
-                                     "leafgrad train trains the seed's two-network CIFAR-10 model.")
+                                     "leafgrad train trains the seed's two-network CIFAR-10 "
+                                     "model; leafgrad graph draws the seed's backward graphs.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="run the seed's autograd experiments and print the results")
     _add_train_parser(commands)
+    _add_graph_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "demo":
         demo()
         return 0
+    if args.command == "graph":
+        return graph(args)
     try:
         return train(args)
     except TrainError as error:
