@@ -561,8 +561,9 @@ class Tensor:
             if self._requires_grad and self._grad_fn is None:
                 raise RuntimeError(
                     f"a leaf Variable that requires grad is being used in an in-place operation "
-                    f"({op_name}). Wrap the update in `with leafgrad.no_grad():` (as optimizers "
-                    f"do), or use the out-of-place op to build a new tensor.")
+                    f"({op_name} on a leaf of shape {list(self.shape)}). Wrap the update in "
+                    f"`with leafgrad.no_grad():` (as optimizers do), or use the out-of-place op "
+                    f"to build a new tensor.")
             if base is not None and base._requires_grad and base._grad_fn is None:
                 raise RuntimeError(
                     f"a view of a leaf Variable that requires grad is being used in an in-place "

@@ -1,6 +1,7 @@
 """Anomaly detection: remember where each node was created; name it when its backward fails."""
 from __future__ import annotations
 
+import os
 import traceback
 import warnings
 
@@ -56,8 +57,18 @@ def is_anomaly_check_nan_enabled() -> bool:
     return STATE.anomaly_check_nan
 
 
+_AUTOGRAD_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
 def record_forward_trace(node) -> None:
-    node._anomaly_trace = "".join(traceback.format_stack()[:-3])
+    """Keep the stack of the forward call that created ``node``, up to the frame that called
+    into the autograd package (the op, module or user code that made it)."""
+    frames = traceback.extract_stack()
+    end = len(frames)
+    while end > 1 and os.path.dirname(os.path.abspath(frames[end - 1].filename)) == \
+            _AUTOGRAD_DIR:
+        end -= 1
+    node._anomaly_trace = "".join(traceback.format_list(frames[:end]))
 
 
 def _warn_error_in(node) -> None:

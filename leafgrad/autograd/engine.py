@@ -41,6 +41,10 @@ def _why_not_requires_grad(tensor: Tensor) -> str:
     if reason == "volatile":
         return ("it was computed from a volatile tensor (Variable(..., volatile=True)), which "
                 "records no graph; volatile is for inference only")
+    if reason == "frozen":
+        return ("it was computed from Parameters with requires_grad=False (a module whose "
+                "parameters are all frozen) and no other input requires grad; unfreeze them "
+                "with requires_grad_(True), or leave the frozen part out of backward")
     return ("none of the tensors it was computed from requires grad: plain tensors default to "
             "requires_grad=False (set it on the leaves you want gradients for), and a module "
             "whose parameters were all frozen (requires_grad=False) gives this too")

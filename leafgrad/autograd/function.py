@@ -275,11 +275,11 @@ def unpack_arguments(args: tuple) -> tuple:
     """(arrays, requires, why) for an op's arguments: their arrays (other arguments as given),
     whether a Tensor argument requires grad, and why the result will not.
 
-    The reason ('no_grad', 'detach', 'volatile') is passed on to results that do not require
-    grad, for error messages; 'volatile' takes precedence over the others whatever the argument
-    order, since a volatile argument stops recording. A view whose base was modified in place
-    gets its current history first (only when recording: torch reads it only then). One loop
-    for Op.apply's hot path; Function.apply uses the same rules.
+    The reason ('no_grad', 'detach', 'volatile', or 'frozen' for a Parameter) is passed on to
+    results that do not require grad, for error messages; 'volatile' takes precedence over the
+    others whatever the argument order, since a volatile argument stops recording. A view whose
+    base was modified in place gets its current history first (only when recording: torch reads
+    it only then). One loop for Op.apply's hot path; Function.apply uses the same rules.
     """
     arrays = []
     requires = False

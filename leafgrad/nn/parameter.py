@@ -32,6 +32,12 @@ class Parameter(Tensor):
         self._version_counter = data._version_counter
         self.requires_grad = requires_grad
 
+    @Tensor.requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        Tensor.requires_grad.fset(self, value)
+        if not value:  # results computed only from frozen parameters say so in backward errors
+            self._why_no_grad = "frozen"
+
     def __deepcopy__(self, memo) -> Parameter:
         # as torch: a copy of the data and the flag; the gradient is not copied
         if id(self) in memo:
