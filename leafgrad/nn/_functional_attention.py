@@ -15,6 +15,7 @@ from leafgrad._backend import xp
 from leafgrad._factories import zeros, zeros_like
 from leafgrad._tensor import Tensor, _wrap
 from leafgrad.nn._functional_linear import linear
+from leafgrad.ops._checks import expect_tensor
 from leafgrad.ops.elementwise import where
 from leafgrad.ops.reduction import softmax
 from leafgrad.ops.shape import cat, pad
@@ -49,6 +50,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         >>> leafgrad.nn.functional.scaled_dot_product_attention(q, k, v).shape
         torch.Size([2, 4, 8])
     """
+    expect_tensor(query, "scaled_dot_product_attention", "query")
+    expect_tensor(key, "scaled_dot_product_attention", "key", 2)
+    expect_tensor(value, "scaled_dot_product_attention", "value", 3)
     if not (query.dtype == key.dtype == value.dtype):
         raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got "
                            f"query.dtype: {query.dtype} key.dtype: {key.dtype} and value.dtype: "
@@ -70,7 +74,10 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                f"{value.size(-3)} value heads")
         key, value = (_repeat_heads(t, heads // kv_heads) for t in (key, value))
     length, source_length = query.size(-2), key.size(-2)
-    scale_factor = 1.0 / math.sqrt(query.size(-1)) if scale is None else scale
+    if scale is not None:
+        scale_factor = scale
+    else:  # an empty embedding (E = 0) scales by inf, as torch: the scores are empty sums, 0
+        scale_factor = 1.0 / math.sqrt(query.size(-1)) if query.size(-1) else math.inf
     scores = (query * scale_factor).matmul(key.transpose(-2, -1))
     allowed = None
     if is_causal:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from leafgrad._tensor import Tensor
+from leafgrad.ops._checks import expect_tensor
 from leafgrad.ops._nn_utils import broadcast_shape
 from leafgrad.ops.elementwise import where
 from leafgrad.ops.linalg import addmm, einsum, matmul, mm
@@ -22,6 +23,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         >>> leafgrad.nn.functional.linear(x, w).shape
         torch.Size([4, 2])
     """
+    expect_tensor(input, "linear")
+    expect_tensor(weight, "linear", "weight", 2)
+    expect_tensor(bias, "linear", "bias", 3, optional=True)
     if input.dim() == 0 or weight.dim() == 0:
         raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are "
                            f"{input.dim()}D and {weight.dim()}D")
@@ -83,6 +87,9 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
         >>> leafgrad.nn.functional.bilinear(x1, x2, w).shape
         torch.Size([4, 5])
     """
+    expect_tensor(input1, "bilinear", "input1")
+    expect_tensor(input2, "bilinear", "input2", 2)
+    expect_tensor(weight, "bilinear", "weight", 3)
     if input1.dim() != input2.dim():
         raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.dim()} and "
                            f"{input2.dim()}")
@@ -115,6 +122,8 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
         >>> leafgrad.nn.functional.prelu(leafgrad.tensor([-2.0, 3.0]), leafgrad.tensor([0.25]))
         tensor([-0.5000,  3.0000])
     """
+    expect_tensor(input, "prelu")
+    expect_tensor(weight, "prelu", "weight", 2)
     if weight.dim() > 1:
         raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: "
                            f"ndim = {weight.dim()}")

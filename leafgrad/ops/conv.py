@@ -20,6 +20,7 @@ from leafgrad._backend import xp
 from leafgrad._tensor import Tensor
 from leafgrad.autograd.function import Op
 from leafgrad.autograd.grad_mode import is_grad_enabled
+from leafgrad.ops._checks import expect_tensor
 from leafgrad.ops._nn_utils import depends_on, int_tuple, scalar_type
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d"]
@@ -228,6 +229,8 @@ def _check_dtypes(op: str, input: Tensor, weight: Tensor, bias: Tensor | None) -
 
 def _batched(op: str, input: Tensor, weight: Tensor, spatial: int) -> tuple:
     """The input with a batch dim (added for an unbatched input), and whether one was added."""
+    expect_tensor(input, op)
+    expect_tensor(weight, op, "weight", 2)
     if weight.ndim != spatial + 2:
         raise RuntimeError(f"{op}: expected a {spatial + 2}-dimensional weight (out_channels, "
                            f"in_channels / groups, {spatial} kernel sizes), but got weight of "

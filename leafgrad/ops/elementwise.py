@@ -12,6 +12,7 @@ from leafgrad import _dtype
 from leafgrad._backend import xp
 from leafgrad._tensor import Tensor, _wrap
 from leafgrad.autograd.function import Op
+from leafgrad.ops._checks import expect_tensor
 
 __all__ = [
     "add", "sub", "mul", "div", "true_divide", "floor_divide", "remainder", "pow", "neg",
@@ -104,6 +105,8 @@ def _binary(op_class, op_name: str, a, b):
 
 def _floating_unary(op_class, x: Tensor, **kwargs):
     """Ops whose result is floating: integer inputs are computed in the default float dtype."""
+    if not isinstance(x, Tensor):
+        expect_tensor(x, op_class.__name__.lower())
     if x._data.dtype.kind != "f":
         x = cast(x, _dtype.get_default_dtype())
     return op_class.apply(x, **kwargs)
@@ -1348,6 +1351,7 @@ def pow(input, exponent):
 
 
 def neg(input: Tensor) -> Tensor:
+    expect_tensor(input, "neg")
     if input._data.dtype == xp.bool_:
         raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
                            "you are trying to invert a mask, use the `~` or `logical_not()` "
@@ -1391,6 +1395,7 @@ erf = _unary(Erf)
 
 
 def square(input: Tensor) -> Tensor:
+    expect_tensor(input, "square")
     if input._data.dtype == xp.bool_:
         input = cast(input, _dtype.int64)
     return Square.apply(input)
@@ -1406,6 +1411,7 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
 
 
 def sign(input: Tensor) -> Tensor:
+    expect_tensor(input, "sign")
     if input._data.dtype == xp.bool_:
         return input.clone()
     return Sign.apply(input)
@@ -1413,6 +1419,7 @@ def sign(input: Tensor) -> Tensor:
 
 def _keep_integers(op_class):
     def function(input: Tensor, **kwargs) -> Tensor:
+        expect_tensor(input, function.__name__)
         if input._data.dtype.kind != "f":
             return input.clone()  # rounding an integer tensor gives it back, as torch
         return op_class.apply(input, **kwargs)
@@ -1428,6 +1435,7 @@ trunc = _keep_integers(Trunc)
 
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:
     """Round half to even, optionally to ``decimals`` places."""
+    expect_tensor(input, "round")
     if input._data.dtype.kind != "f":
         return input.clone()
     return Round.apply(input, decimals=decimals)
@@ -1435,6 +1443,7 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:
 
 def relu(input: Tensor) -> Tensor:
     """``max(input, 0)``; the derivative at 0 is 0, as torch."""
+    expect_tensor(input, "relu")
     if input._data.dtype == xp.bool_:
         raise RuntimeError("relu is not implemented for bool tensors")
     return Relu.apply(input)
@@ -1444,6 +1453,11 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tens
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
                          f"({max_val})")
+    if isinstance(input, Tensor) and input._data.dtype.kind in "iub":
+        # as torch: integer inputs keep their dtype (the bounds truncated), bool is refused
+        if input._data.dtype.kind == "b":
+            raise RuntimeError("Bool inputs not supported for hardtanh")
+        return clamp(input, int(min_val), int(max_val))
     return _floating_unary(Hardtanh, input, min_val=min_val, max_val=max_val)
 
 
@@ -1474,6 +1488,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 def silu(input: Tensor) -> Tensor:
     """``x * sigmoid(x)`` (composite: its derivative follows from mul and sigmoid)."""
+    expect_tensor(input, "silu")
     return input * sigmoid(input)
 
 
@@ -1484,6 +1499,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 def mish(input: Tensor) -> Tensor:
     """``x * tanh(softplus(x))`` (composite)."""
+    expect_tensor(input, "mish")
     return input * tanh(softplus(input))
 
 
@@ -1537,6 +1553,7 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
 
 def cast(input: Tensor, dtype, copy: bool = False) -> Tensor:
     """Convert to ``dtype`` (differentiable between floating dtypes)."""
+    expect_tensor(input, "cast")
     np_dtype = _dtype.to_numpy_dtype(dtype)
     if input._data.dtype == np_dtype and not copy:
         return input
@@ -1545,6 +1562,7 @@ def cast(input: Tensor, dtype, copy: bool = False) -> Tensor:
 
 def clone(input: Tensor, *, memory_format=None) -> Tensor:
     """A copy with its own storage; gradients flow back to ``input``."""
+    expect_tensor(input, "clone")
     return Clone.apply(input)
 
 
@@ -1602,24 +1620,29 @@ bitwise_xor = _integral_bitwise(xp.bitwise_xor, "bitwise_xor")
 
 
 def bitwise_not(input: Tensor) -> Tensor:
+    expect_tensor(input, "bitwise_not")
     if input._data.dtype.kind == "f":
         raise RuntimeError("bitwise_not is only defined for integer and bool tensors")
     return _untracked(xp.invert(input._data), input)
 
 
 def logical_not(input: Tensor) -> Tensor:
+    expect_tensor(input, "logical_not")
     return _untracked(xp.logical_not(input._data), input)
 
 
 def isnan(input: Tensor) -> Tensor:
+    expect_tensor(input, "isnan")
     return _untracked(xp.isnan(input._data), input)
 
 
 def isinf(input: Tensor) -> Tensor:
+    expect_tensor(input, "isinf")
     return _untracked(xp.isinf(input._data), input)
 
 
 def isfinite(input: Tensor) -> Tensor:
+    expect_tensor(input, "isfinite")
     return _untracked(xp.isfinite(input._data), input)
 
 

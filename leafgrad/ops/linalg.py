@@ -13,6 +13,7 @@ from leafgrad._backend import xp
 from leafgrad._factories import tensor as _tensor_from_data
 from leafgrad._tensor import Tensor, _normalize_dim
 from leafgrad.autograd.function import Op
+from leafgrad.ops._checks import expect_tensor
 from leafgrad.ops._nn_utils import scalar_type
 from leafgrad.ops.elementwise import mul
 
@@ -84,6 +85,8 @@ def _cannot_multiply(a_shape, b_shape, inner: int) -> RuntimeError:
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Matrix product of two 2-D tensors (no broadcasting: see :func:`matmul`)."""
+    expect_tensor(input, "mm")
+    expect_tensor(mat2, "mm", "mat2", 2)
     for name, operand in (("self", input), ("mat2", mat2)):
         if operand._data.ndim != 2:
             raise RuntimeError(f"mm: {name} must be a matrix, but the shapes are "
@@ -97,6 +100,8 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product of two 3-D tensors with the same batch size (no broadcasting)."""
+    expect_tensor(input, "bmm")
+    expect_tensor(mat2, "bmm", "mat2", 2)
     for name, operand in (("batch1", input), ("batch2", mat2)):
         if operand._data.ndim != 3:
             raise RuntimeError(f"bmm: {name} must be a 3D tensor, but the shapes are "
@@ -114,6 +119,8 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
 
 def dot(input: Tensor, other: Tensor) -> Tensor:
     """Inner product of two 1-D tensors of the same size (a 0-dim result)."""
+    expect_tensor(input, "dot")
+    expect_tensor(other, "dot", "other", 2)
     if input._data.ndim != 1 or other._data.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input._data.ndim}D and "
                            f"{other._data.ndim}D tensors (shapes {list(input.shape)} and "
@@ -136,6 +143,8 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         >>> leafgrad.ones(5, 2, 3).matmul(leafgrad.ones(3)).shape
         torch.Size([5, 2])
     """
+    expect_tensor(input, "matmul")
+    expect_tensor(other, "matmul", "other", 2)
     a_ndim, b_ndim = input._data.ndim, other._data.ndim
     if a_ndim == 0 or b_ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
@@ -164,6 +173,8 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
 
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """Outer product of two 1-D tensors: result[i, j] = input[i] * vec2[j] (dtypes promote)."""
+    expect_tensor(input, "outer")
+    expect_tensor(vec2, "outer", "vec2", 2)
     for name, operand in (("self", input), ("vec2", vec2)):
         if operand._data.ndim != 1:
             raise RuntimeError(f"outer: Expected 1-D argument {name}, but got "
@@ -227,6 +238,9 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
         >>> leafgrad.addmm(leafgrad.ones(3), leafgrad.ones(4, 2), leafgrad.ones(2, 3))[0]
         tensor([3., 3., 3.])
     """
+    expect_tensor(input, "addmm")
+    expect_tensor(mat1, "addmm", "mat1", 2)
+    expect_tensor(mat2, "addmm", "mat2", 3)
     for name, operand in (("mat1", mat1), ("mat2", mat2)):
         if operand._data.ndim != 2:
             raise RuntimeError(f"{name} must be a matrix, got {operand._data.ndim}-D tensor")
@@ -433,6 +447,10 @@ def einsum(equation: str, *operands) -> Tensor:
     if len(dtypes) > 1:
         raise RuntimeError(f"einsum(): expected all operands to have the same dtype, but got "
                            f"{[x.dtype for x in operands]}; convert them with .to()")
+    if (len(operands) == 1 and operands[0]._data.dtype.kind in "biu"
+            and set(inputs[0]) - set(output)):
+        # as torch, which sums a single operand's dims with sum(): integers and bools give int64
+        operands = (operands[0].long(),)
     return _einsum_op(len(operands)).apply(*operands,
                                            equation=",".join(inputs) + "->" + output)
 
@@ -441,6 +459,8 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
     """Contract the last ``dims`` dims of ``a`` with the first ``dims`` of ``b``, or the dims
     listed in ``dims = (dims_of_a, dims_of_b)``; the other dims of ``a``, then of ``b``, remain.
     """
+    expect_tensor(a, "tensordot", "a")
+    expect_tensor(b, "tensordot", "b", 2)
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(f"both inputs should have same dtype, but got {a.dtype} and "
                            f"{b.dtype}; convert one with .to(other.dtype)")

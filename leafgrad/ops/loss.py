@@ -15,6 +15,7 @@ from leafgrad._backend import xp
 from leafgrad._tensor import Tensor, _wrap
 from leafgrad.autograd.function import Op
 from leafgrad.autograd.grad_mode import is_grad_enabled
+from leafgrad.ops._checks import expect_tensor
 from leafgrad.ops._nn_utils import broadcast_shape, depends_on, scalar_type
 from leafgrad.ops.elementwise import result_type, where
 from leafgrad.ops.reduction import log_softmax
@@ -184,6 +185,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
 
         nll_loss(tensor([[-0.1, -2.3]]), tensor([0]))  # tensor(0.1000)
     """
+    expect_tensor(input, "nll_loss")
+    expect_tensor(target, "nll_loss", "target", 2)
+    expect_tensor(weight, "nll_loss", "weight", 3, optional=True)
     reduction = _reduction(size_average, reduce, reduction)
     _check_not_differentiable("nll_loss_forward", "weight", weight)
     unbatched = input.ndim == 1
@@ -207,6 +211,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
 
         cross_entropy(tensor([[2., 0.], [0., 2.]]), tensor([0, 1]))  # tensor(0.1269)
     """
+    expect_tensor(input, "cross_entropy")
+    expect_tensor(target, "cross_entropy", "target", 2)
+    expect_tensor(weight, "cross_entropy", "weight", 3, optional=True)
     reduction = _reduction(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
@@ -386,6 +393,8 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
 
         mse_loss(tensor([1., 2.]), tensor([1., 4.]))  # tensor(2.)
     """
+    expect_tensor(input, "mse_loss")
+    expect_tensor(target, "mse_loss", "target", 2)
     reduction = _reduction(size_average, reduce, reduction)
     _warn_broadcast(input, target)
     input, target = _broadcast(input, target)
@@ -402,6 +411,8 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
 
         l1_loss(tensor([1., 2.]), tensor([1., 4.]), reduction='sum')  # tensor(2.)
     """
+    expect_tensor(input, "l1_loss")
+    expect_tensor(target, "l1_loss", "target", 2)
     reduction = _reduction(size_average, reduce, reduction)
     _warn_broadcast(input, target)
     input, target = _broadcast(input, target)
@@ -417,6 +428,8 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
 
         smooth_l1_loss(tensor([0.5, 3.]), zeros(2), reduction='none')  # [0.1250, 2.5000]
     """
+    expect_tensor(input, "smooth_l1_loss")
+    expect_tensor(target, "smooth_l1_loss", "target", 2)
     reduction = _reduction(size_average, reduce, reduction)
     _warn_broadcast(input, target)
     if beta < 0:
@@ -437,6 +450,8 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
 
         huber_loss(tensor([0.5, 3.]), zeros(2), reduction='none', delta=2.)  # [0.1250, 4.]
     """
+    expect_tensor(input, "huber_loss")
+    expect_tensor(target, "huber_loss", "target", 2)
     reduction = _reduction(None, None, reduction)
     _warn_broadcast(input, target)
     if delta <= 0:
@@ -498,6 +513,9 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
 
         binary_cross_entropy(tensor([0.5]), tensor([1.]))  # tensor(0.6931)
     """
+    expect_tensor(input, "binary_cross_entropy")
+    expect_tensor(target, "binary_cross_entropy", "target", 2)
+    expect_tensor(weight, "binary_cross_entropy", "weight", 3, optional=True)
     reduction = _reduction(size_average, reduce, reduction)
     if target.shape != input.shape:
         raise ValueError(f"Using a target size ({target.shape!r}) that is different to the "
@@ -588,6 +606,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
 
         binary_cross_entropy_with_logits(tensor([0.]), tensor([1.]))  # tensor(0.6931)
     """
+    expect_tensor(input, "binary_cross_entropy_with_logits")
+    expect_tensor(target, "binary_cross_entropy_with_logits", "target", 2)
+    expect_tensor(weight, "binary_cross_entropy_with_logits", "weight", 3, optional=True)
     reduction = _reduction(size_average, reduce, reduction)
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape!r}) must be the same as input size "

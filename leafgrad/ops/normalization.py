@@ -15,6 +15,7 @@ from leafgrad._backend import xp
 from leafgrad._tensor import Tensor, _wrap
 from leafgrad.autograd.function import Op
 from leafgrad.autograd.grad_mode import is_grad_enabled
+from leafgrad.ops._checks import expect_tensor
 from leafgrad.ops._nn_utils import depends_on
 
 __all__ = ["batch_norm", "layer_norm", "group_norm"]
@@ -41,6 +42,8 @@ class _Normalization(Op):
         out = x_hat * weight.reshape(param_shape) if weight is not None else x_hat.copy()
         if bias is not None:
             out += bias.reshape(param_shape)
+        if out.dtype != x.dtype:  # float32 parameters on a float16 input: torch keeps float16
+            out = out.astype(x.dtype)
         return out
 
     @staticmethod
@@ -165,6 +168,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         mean, var = zeros(3), ones(3)
         y = batch_norm(randn(8, 3), mean, var, training=True)  # mean and var move
     """
+    expect_tensor(input, "batch_norm")
     if input.ndim < 2:
         raise RuntimeError(f"batch_norm: expected an input of shape (N, C, ...) with at least "
                            f"2 dims, but got input of size {list(input.shape)}")
@@ -214,6 +218,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
 
         layer_norm(tensor([[1., 3.]]), (2,))  # [[-1., 1.]] (up to eps)
     """
+    expect_tensor(input, "layer_norm")
     if isinstance(normalized_shape, numbers.Integral):
         raise TypeError("layer_norm(): argument 'normalized_shape' (position 2) must be tuple "
                         "of ints, not int")

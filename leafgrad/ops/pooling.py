@@ -17,6 +17,7 @@ import numbers
 from leafgrad._backend import xp
 from leafgrad._tensor import Tensor
 from leafgrad.autograd.function import Op
+from leafgrad.ops._checks import expect_tensor
 from leafgrad.ops._nn_utils import depends_on, int_tuple
 from leafgrad.ops.conv import add_windows, crop_spatial, pad_spatial, window_view
 
@@ -35,6 +36,7 @@ def _pool_param(value, n: int, name: str, op: str) -> tuple:
 
 def _pooled_input(op: str, input: Tensor, spatial: int) -> tuple:
     """The input with a batch dim (added for an unbatched input), and whether one was added."""
+    expect_tensor(input, op)
     if input.ndim not in (spatial + 1, spatial + 2) or any(
             s == 0 for s in input.shape[-spatial - 1:]):
         raise RuntimeError(f"{op}: non-empty {spatial + 1}D or {spatial + 2}D (batch mode) "
@@ -567,6 +569,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
 
         interpolate(ones(1, 1, 2, 2), scale_factor=2, mode='bilinear').shape  # (1, 1, 4, 4)
     """
+    expect_tensor(input, "interpolate")
     if mode not in _MODES or input.ndim not in (3, 4, 5):
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported "
                                   f"(got {input.ndim}D) for the modes: nearest | linear | "

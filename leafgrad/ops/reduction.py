@@ -17,6 +17,7 @@ from leafgrad._backend import xp
 from leafgrad._tensor import Tensor, _normalize_dim, _wrap
 from leafgrad.autograd.function import Op
 from leafgrad.autograd.grad_mode import is_grad_enabled
+from leafgrad.ops._checks import expect_tensor
 from leafgrad.ops.elementwise import (
     MulConstant,
     Where,
@@ -199,6 +200,7 @@ class ShiftAlongDim(Op):
 
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Sum over all elements or over ``dim``; integer and bool tensors sum to int64."""
+    expect_tensor(input, "sum")
     axes = reduction_axes(dim, input._data.ndim)
     if dtype is not None:
         input = input.to(dtype)
@@ -208,6 +210,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
 
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Arithmetic mean over all elements or over ``dim`` (floating tensors only)."""
+    expect_tensor(input, "mean")
     if dtype is not None:
         input = input.to(dtype)
     if input._data.dtype.kind != "f":
@@ -226,6 +229,7 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         >>> leafgrad.tensor([[1., 2.], [3., 4.]]).prod(1)
         tensor([ 2., 12.])
     """
+    expect_tensor(input, "prod")
     if dim is not None and not isinstance(dim, (int, xp.integer)):
         raise TypeError(f"prod(): dim must be a single int, got {type(dim).__name__}; reduce "
                         f"one dim at a time, or flatten the dims first")
@@ -381,18 +385,21 @@ def max(input: Tensor, dim=None, keepdim: bool = False, *, other: Tensor | None 
         >>> indices
         tensor([1, 0])
     """
+    expect_tensor(input, "max")
     return _extremum("max", input, dim, keepdim, other, Amax, Max, maximum)
 
 
 def min(input: Tensor, dim=None, keepdim: bool = False, *, other: Tensor | None = None):
     """The smallest element; with ``dim``, ``(values, indices)``; with a tensor, :func:`minimum`.
     Gradients as :func:`max`."""
+    expect_tensor(input, "min")
     return _extremum("min", input, dim, keepdim, other, Amin, Min, minimum)
 
 
 def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """Maximum over ``dim`` (an int or a tuple; all dims by default); tied maxima share the
     gradient evenly."""
+    expect_tensor(input, "amax")
     axes = reduction_axes(dim, input._data.ndim)
     _check_nonempty("amax", input, axes)
     return Amax.apply(input, axes=axes, keepdim=keepdim)
@@ -401,6 +408,7 @@ def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
 def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     """Minimum over ``dim`` (an int or a tuple; all dims by default); tied minima share the
     gradient evenly."""
+    expect_tensor(input, "amin")
     axes = reduction_axes(dim, input._data.ndim)
     _check_nonempty("amin", input, axes)
     return Amin.apply(input, axes=axes, keepdim=keepdim)
@@ -423,11 +431,13 @@ def _arg_extremum(name: str, arg_reduce, input: Tensor, dim, keepdim: bool) -> T
 
 def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Index (int64) of the first maximum, in the flattened tensor when ``dim`` is None."""
+    expect_tensor(input, "argmax")
     return _arg_extremum("argmax", xp.argmax, input, dim, keepdim)
 
 
 def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Index (int64) of the first minimum, in the flattened tensor when ``dim`` is None."""
+    expect_tensor(input, "argmin")
     return _arg_extremum("argmin", xp.argmin, input, dim, keepdim)
 
 
@@ -535,6 +545,7 @@ def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = F
         >>> leafgrad.tensor([1., 2., 3., 4.]).var(correction=0)
         tensor(1.2500)
     """
+    expect_tensor(input, "var")
     axes, correction, whole = _variance_args("var", input, dim, unbiased, correction)
     return Var.apply(input, axes=axes, keepdim=keepdim, correction=correction, whole=whole)
 
@@ -542,6 +553,7 @@ def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = F
 def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction=None) -> Tensor:
     """Standard deviation: the square root of :func:`var` (same arguments)."""
+    expect_tensor(input, "std")
     axes, correction, whole = _variance_args("std", input, dim, unbiased, correction)
     return Std.apply(input, axes=axes, keepdim=keepdim, correction=correction, whole=whole)
 
@@ -611,6 +623,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
         >>> leafgrad.tensor([3., 4.]).norm()
         tensor(5.)
     """
+    expect_tensor(input, "norm")
     if dtype is not None:
         input = cast(input, dtype)
     if isinstance(p, str):
@@ -829,11 +842,13 @@ def _logical_reduction(reduce, input: Tensor, dim, keepdim: bool) -> Tensor:
 
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """True where every element (of all, or along ``dim``) is non-zero; uint8 in, uint8 out."""
+    expect_tensor(input, "all")
     return _logical_reduction(xp.all, input, dim, keepdim)
 
 
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """True where some element (of all, or along ``dim``) is non-zero; uint8 in, uint8 out."""
+    expect_tensor(input, "any")
     return _logical_reduction(xp.any, input, dim, keepdim)
 
 

@@ -19,6 +19,7 @@ from leafgrad._tensor import (
     _wrap,
 )
 from leafgrad.autograd.function import Op, replay_view
+from leafgrad.ops._checks import expect_tensor
 
 __all__ = ["reshape", "view", "expand", "expand_as", "permute", "transpose", "t", "squeeze",
            "unsqueeze", "flatten", "unflatten", "movedim", "narrow", "unbind", "split", "chunk",
@@ -656,6 +657,7 @@ def _check_index_bounds(items: list, shape: tuple) -> None:
 def reshape(input: Tensor, *shape) -> Tensor:
     """The same data with a new shape: a view when the strides allow it, else a copy (as torch,
     a clone then an unsafe view)."""
+    expect_tensor(input, "reshape")
     shape = _resolve_shape(_shape_arg(shape, "reshape"), input._data.size, input._data.shape,
                            "reshape")
     if _viewed(input._data, shape) is not None:
@@ -684,6 +686,7 @@ def view(input: Tensor, *shape) -> Tensor:
 
     ``view(dtype)`` reinterprets the bytes as another dtype (not differentiable, as torch).
     """
+    expect_tensor(input, "view")
     if len(shape) == 1 and isinstance(shape[0], _dtype.dtype):
         return _view_as_dtype(input, shape[0])
     shape = _resolve_shape(_shape_arg(shape, "view", "size"), input._data.size,
@@ -704,15 +707,20 @@ def _view_as_dtype(input: Tensor, dtype: _dtype.dtype) -> Tensor:
 
 
 def view_as(input: Tensor, other: Tensor) -> Tensor:
+    expect_tensor(input, "view_as")
+    expect_tensor(other, "view_as", "other", 2)
     return view(input, other._data.shape)
 
 
 def reshape_as(input: Tensor, other: Tensor) -> Tensor:
+    expect_tensor(input, "reshape_as")
+    expect_tensor(other, "reshape_as", "other", 2)
     return reshape(input, other._data.shape)
 
 
 def expand(input: Tensor, *sizes) -> Tensor:
     """A broadcast view; ``-1`` keeps a dimension. Gradients are summed back by the engine."""
+    expect_tensor(input, "expand")
     sizes = _shape_arg(sizes, "expand", "size")
     ndim = input._data.ndim
     if len(sizes) < ndim:
@@ -736,6 +744,8 @@ def expand(input: Tensor, *sizes) -> Tensor:
 
 
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
+    expect_tensor(input, "expand_as")
+    expect_tensor(other, "expand_as", "other", 2)
     return expand(input, other._data.shape)
 
 
@@ -745,6 +755,7 @@ def broadcast_to(input: Tensor, shape) -> Tensor:
 
 def permute(input: Tensor, *dims) -> Tensor:
     """Reorder dimensions (a view)."""
+    expect_tensor(input, "permute")
     dims = _shape_arg(dims, "permute", "dims")
     ndim = input._data.ndim
     if len(dims) != ndim:
@@ -774,6 +785,7 @@ swapaxes = swapdims = transpose
 
 def t(input: Tensor) -> Tensor:
     """Transpose a tensor of at most 2 dimensions."""
+    expect_tensor(input, "t")
     if input._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                            f"{input._data.ndim}D")
@@ -807,6 +819,7 @@ moveaxis = movedim
 
 def squeeze(input: Tensor, dim=None) -> Tensor:
     """Drop dimensions of size 1 (all, or those of the given ones that have size 1)."""
+    expect_tensor(input, "squeeze")
     shape = input._data.shape
     if dim is None:
         op_class, dims = Squeeze, {i for i, s in enumerate(shape) if s == 1}
@@ -824,6 +837,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims ``start_dim..end_dim`` into one; with nothing to merge, ``input`` itself (as
     torch)."""
+    expect_tensor(input, "flatten")
     shape = input._data.shape
     if not shape:
         return View.apply(input, shape=(1,))
@@ -873,6 +887,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
 
 def unbind(input: Tensor, dim: int = 0) -> tuple:
     """The slices along ``dim``, each a view without that dimension."""
+    expect_tensor(input, "unbind")
     return Unbind.apply(input, dim=_dim_of_nonscalar(dim, input._data.ndim))
 
 
@@ -1158,12 +1173,14 @@ def repeat(input: Tensor, *sizes) -> Tensor:
 
 def tile(input: Tensor, *dims) -> Tensor:
     """``repeat`` with the counts padded on the left with 1s up to the tensor's dimensions."""
+    expect_tensor(input, "tile")
     dims = _shape_arg(dims, "tile", "dims")
     return repeat(input, (1,) * (input._data.ndim - len(dims)) + dims)
 
 
 def flip(input: Tensor, *dims) -> Tensor:
     """Reverse the order of elements along ``dims`` (a copy, as torch)."""
+    expect_tensor(input, "flip")
     dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
     ndim = input._data.ndim
     dims = normalize_dims(dims, ndim)
@@ -1172,6 +1189,7 @@ def flip(input: Tensor, *dims) -> Tensor:
 
 def fliplr(input: Tensor) -> Tensor:
     """Flip left/right: along dim 1."""
+    expect_tensor(input, "fliplr")
     if input._data.ndim < 2:
         raise RuntimeError(f"Input must be >= 2-d (fliplr got shape {list(input.shape)}).")
     return flip(input, (1,))
@@ -1179,6 +1197,7 @@ def fliplr(input: Tensor) -> Tensor:
 
 def flipud(input: Tensor) -> Tensor:
     """Flip up/down: along dim 0."""
+    expect_tensor(input, "flipud")
     if input._data.ndim < 1:
         raise RuntimeError("Input must be >= 1-d (flipud got a 0-d tensor).")
     return flip(input, (0,))
@@ -1211,6 +1230,7 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """The diagonal of the (dim1, dim2) planes as a view, moved to the last dimension;
     ``offset > 0`` is above the main diagonal."""
+    expect_tensor(input, "diagonal")
     ndim = input._data.ndim
     d1, d2 = _normalize_dim(dim1, ndim), _normalize_dim(dim2, ndim)
     if d1 == d2:
@@ -1221,6 +1241,7 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     """A 1-D tensor as the ``diagonal``-th diagonal of a square matrix, or a copy of a matrix's
     ``diagonal``-th diagonal."""
+    expect_tensor(input, "diag")
     ndim = input._data.ndim
     if ndim == 1:
         size = input._data.shape[0] + abs(diagonal)

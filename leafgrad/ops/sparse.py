@@ -13,6 +13,7 @@ from leafgrad._backend import xp
 from leafgrad._factories import _rng
 from leafgrad._tensor import Tensor, _wrap
 from leafgrad.autograd.function import Op
+from leafgrad.ops._checks import expect_tensor
 from leafgrad.ops._nn_utils import scalar_type
 
 __all__ = ["embedding", "one_hot", "dropout", "dropout2d"]
@@ -67,6 +68,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
 
         embedding(tensor([[0, 2]]), eye(3))  # [[[1., 0., 0.], [0., 0., 1.]]]
     """
+    expect_tensor(input, "embedding")
+    expect_tensor(weight, "embedding", "weight", 2)
     if input._data.dtype not in (xp.int64, xp.int32):
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got {input.type()} instead "
@@ -116,6 +119,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
         one_hot(tensor([0, 2]))  # [[1, 0, 0], [0, 0, 1]]
     """
+    expect_tensor(tensor, "one_hot", "tensor")
     if tensor._data.dtype != xp.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     values = tensor._data
@@ -160,6 +164,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
 
         dropout(ones(4), p=0.5)  # e.g. tensor([2., 0., 2., 2.])
     """
+    expect_tensor(input, "dropout")
     _check_probability(p)
     if not training or p == 0:
         return input
@@ -176,6 +181,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
 
         dropout2d(ones(1, 4, 2, 2), p=0.5)  # each 2x2 plane all 0 or all 2
     """
+    expect_tensor(input, "dropout2d")
     _check_probability(p)
     ndim = input.ndim
     if ndim not in (3, 4):

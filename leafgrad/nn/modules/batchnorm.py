@@ -9,6 +9,7 @@ from leafgrad.nn import functional as F
 from leafgrad.nn import init
 from leafgrad.nn.module import Module
 from leafgrad.nn.parameter import Parameter
+from leafgrad.ops._checks import expect_tensor
 
 __all__ = ["BatchNorm1d", "BatchNorm2d"]
 
@@ -92,6 +93,7 @@ class _NormBase(Module):
 
 class _BatchNorm(_NormBase):
     def forward(self, input: Tensor) -> Tensor:
+        expect_tensor(input, type(self).__name__)
         self._check_input_dim(input)
         exponential_average_factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from leafgrad._tensor import Tensor
 from leafgrad.nn.module import Module
+from leafgrad.ops._checks import expect_tensor
 
 __all__ = ["Flatten", "Unflatten"]
 
@@ -22,6 +23,7 @@ class Flatten(Module):
         self.end_dim = end_dim
 
     def forward(self, input: Tensor) -> Tensor:
+        expect_tensor(input, "Flatten")
         return input.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:

@@ -19,6 +19,7 @@ from leafgrad.nn import functional as F
 from leafgrad.nn import init
 from leafgrad.nn.module import Module
 from leafgrad.nn.parameter import Parameter
+from leafgrad.ops._checks import expect_tensor
 from leafgrad.ops.shape import cat, stack
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -217,6 +218,7 @@ class RNNBase(Module):
 
     def _prepare(self, input: Tensor) -> tuple[Tensor, bool, int]:
         """Check the input's rank; give an unbatched (2-D) input its batch dim."""
+        expect_tensor(input, self.mode if not self.mode.startswith("RNN") else "RNN")
         if input.dim() not in (2, 3):
             name = "RNN" if self.mode.startswith("RNN") else self.mode
             tensor = " tensor" if name == "RNN" else ""
@@ -469,6 +471,7 @@ class RNNCellBase(Module):
         """Check ranks and sizes (torch's messages); return the batched input, the batched
         states (zeros when None) and whether the input was batched."""
         name = type(self).__name__
+        expect_tensor(input, name)
         if input.dim() not in (1, 2):
             raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.dim()}D instead")
         if states is not None:
