@@ -188,3 +188,13 @@ def test_non_scalar_backward_gives_the_shape_and_the_fixes():
     with pytest.raises(RuntimeError, match=r"scalar outputs.*\[4, 2\]"):
         leafgrad.autograd.grad(out, out)
     out.backward(leafgrad.ones(4, 2))  # the suggested fix
+
+
+def test_torch_assertion_errors_are_also_value_errors():
+    import leafgrad.nn.functional as F
+    weight = leafgrad.randn(1, 3)
+    with pytest.raises(ValueError, match="Padding_idx must be within num_embeddings"):
+        F.embedding(leafgrad.tensor([0]), weight, padding_idx=-7)
+    attention = leafgrad.nn.MultiheadAttention(4, 2)
+    with pytest.raises(AssertionError, match="expected `key` and `value` to be 2-D"):
+        attention(leafgrad.randn(3, 4), leafgrad.randn(3, 1, 4), leafgrad.randn(3, 1, 4))

@@ -100,10 +100,7 @@ def check(ours_fn, ours_args, ours_kwargs, ref_fn=None, ref_args=(), ref_kwargs=
             theirs = _call(ref_fn, torch, ref_args, ref_kwargs or {})
         except Exception as error:  # noqa: BLE001 - torch refusing is fine when leafgrad is lenient
             theirs_error = error
-    # leafgrad mirrors torch's own AssertionErrors (embedding's padding_idx, multi-head attention
-    # shape checks): tolerated only where torch raises an AssertionError as well
-    if foreign is not None and not (type(foreign) is AssertionError
-                                    and isinstance(theirs_error, AssertionError)):
+    if foreign is not None:
         raise AssertionError(f"leafgrad raised {type(foreign).__name__}: {foreign}") from foreign
     if isinstance(ours_error, NotImplementedError) and ref_fn is not None and theirs_error is None:
         assert any(gap in str(ours_error) for gap in KNOWN_GAPS), (

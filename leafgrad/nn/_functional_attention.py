@@ -15,11 +15,14 @@ from leafgrad._backend import xp
 from leafgrad._factories import zeros, zeros_like
 from leafgrad._tensor import Tensor, _wrap
 from leafgrad.nn._functional_linear import linear
-from leafgrad.ops._checks import expect_tensor
+from leafgrad.ops._checks import ArgumentAssertionError, expect_tensor
 from leafgrad.ops.elementwise import where
 from leafgrad.ops.reduction import softmax
 from leafgrad.ops.shape import cat, pad
 from leafgrad.ops.sparse import dropout
+
+# torch raises AssertionError for bad attention shapes; ours is also a ValueError
+ShapeAssertion = ArgumentAssertionError
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
@@ -110,37 +113,37 @@ def _mha_shape_check(query: Tensor, key: Tensor, value: Tensor, key_padding_mask
     """Whether the inputs are batched; AssertionError (torch's messages) on bad ranks."""
     if query.dim() == 3:
         if key.dim() != 3 or value.dim() != 3:
-            raise AssertionError(f"For batched (3-D) `query`, expected `key` and `value` to be 3-D "
+            raise ShapeAssertion(f"For batched (3-D) `query`, expected `key` and `value` to be 3-D "
                                  f"but found {key.dim()}-D and {value.dim()}-D tensors "
                                  f"respectively")
         if key_padding_mask is not None and key_padding_mask.dim() != 2:
-            raise AssertionError(f"For batched (3-D) `query`, expected `key_padding_mask` to be "
+            raise ShapeAssertion(f"For batched (3-D) `query`, expected `key_padding_mask` to be "
                                  f"`None` or 2-D but found {key_padding_mask.dim()}-D tensor "
                                  f"instead")
         if attn_mask is not None and attn_mask.dim() not in (2, 3):
-            raise AssertionError(f"For batched (3-D) `query`, expected `attn_mask` to be `None`, "
+            raise ShapeAssertion(f"For batched (3-D) `query`, expected `attn_mask` to be `None`, "
                                  f"2-D or 3-D but found {attn_mask.dim()}-D tensor instead")
         return True
     if query.dim() == 2:
         if key.dim() != 2 or value.dim() != 2:
-            raise AssertionError(f"For unbatched (2-D) `query`, expected `key` and `value` to be "
+            raise ShapeAssertion(f"For unbatched (2-D) `query`, expected `key` and `value` to be "
                                  f"2-D but found {key.dim()}-D and {value.dim()}-D tensors "
                                  f"respectively")
         if key_padding_mask is not None and key_padding_mask.dim() != 1:
-            raise AssertionError(f"For unbatched (2-D) `query`, expected `key_padding_mask` to be "
+            raise ShapeAssertion(f"For unbatched (2-D) `query`, expected `key_padding_mask` to be "
                                  f"`None` or 1-D but found {key_padding_mask.dim()}-D tensor "
                                  f"instead")
         if attn_mask is not None:
             if attn_mask.dim() not in (2, 3):
-                raise AssertionError(f"For unbatched (2-D) `query`, expected `attn_mask` to be "
+                raise ShapeAssertion(f"For unbatched (2-D) `query`, expected `attn_mask` to be "
                                      f"`None`, 2-D or 3-D but found {attn_mask.dim()}-D tensor "
                                      f"instead")
             expected = (num_heads, query.shape[0], key.shape[0])
             if attn_mask.dim() == 3 and tuple(attn_mask.shape) != expected:
-                raise AssertionError(f"Expected `attn_mask` shape to be {expected} but got "
+                raise ShapeAssertion(f"Expected `attn_mask` shape to be {expected} but got "
                                      f"{attn_mask.shape}")
         return False
-    raise AssertionError(f"query should be unbatched 2D or batched 3D tensor but received "
+    raise ShapeAssertion(f"query should be unbatched 2D or batched 3D tensor but received "
                          f"{query.dim()}-D query tensor")
 
 
@@ -151,7 +154,7 @@ def _canonical_mask(mask: Tensor | None, mask_name: str, other_type, other_name:
         return None
     is_float = mask.is_floating_point()
     if mask.dtype != _dtype.bool_ and not is_float:
-        raise AssertionError(f"only bool and floating types of {mask_name} are supported")
+        raise ShapeAssertion(f"only bool and floating types of {mask_name} are supported")
     if check_other and other_type is not None and mask.dtype != other_type:
         warnings.warn(f"Support for mismatched {mask_name} and {other_name} is deprecated. Use "
                       f"same type for both instead.", UserWarning, stacklevel=3)
@@ -185,11 +188,11 @@ def _in_projection(q: Tensor, k: Tensor, v: Tensor, w_q: Tensor, w_k: Tensor, w_
     for name, weight, expected in (("query", w_q, (size_q, size_q)), ("key", w_k, (size_q, size_k)),
                                    ("value", w_v, (size_q, size_v))):
         if tuple(weight.shape) != expected:
-            raise AssertionError(f"expecting {name} weights shape of {expected}, but got "
+            raise ShapeAssertion(f"expecting {name} weights shape of {expected}, but got "
                                  f"{weight.shape}")
     for name, bias in (("query", b_q), ("key", b_k), ("value", b_v)):
         if bias is not None and tuple(bias.shape) != (size_q,):
-            raise AssertionError(f"expecting {name} bias shape of {(size_q,)}, but got "
+            raise ShapeAssertion(f"expecting {name} bias shape of {(size_q,)}, but got "
                                  f"{bias.shape}")
     return linear(q, w_q, b_q), linear(k, w_k, b_k), linear(v, w_v, b_v)
 
@@ -241,28 +244,28 @@ def multi_head_attention_forward(
         if key_padding_mask is not None:
             is_causal = False  # the hint no longer describes the merged mask
     if embed_dim != embed_dim_to_check:
-        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but "
+        raise ShapeAssertion(f"was expecting embedding dimension of {embed_dim_to_check}, but "
                              f"got {embed_dim}")
     head_dim = embed_dim // num_heads
     if head_dim * num_heads != embed_dim:
-        raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+        raise ShapeAssertion(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
     if use_separate_proj_weight:
         if key.shape[:2] != value.shape[:2]:
-            raise AssertionError(f"key's sequence and batch dims {key.shape[:2]} do not match "
+            raise ShapeAssertion(f"key's sequence and batch dims {key.shape[:2]} do not match "
                                  f"value's {value.shape[:2]}")
         for name, weight in (("q", q_proj_weight), ("k", k_proj_weight), ("v", v_proj_weight)):
             if weight is None:
-                raise AssertionError(f"use_separate_proj_weight is True but {name}_proj_weight "
+                raise ShapeAssertion(f"use_separate_proj_weight is True but {name}_proj_weight "
                                      f"is None")
         b_q, b_k, b_v = (None, None, None) if in_proj_bias is None else in_proj_bias.chunk(3)
         q, k, v = _in_projection(query, key, value, q_proj_weight, k_proj_weight, v_proj_weight,
                                  b_q, b_k, b_v)
     else:
         if key.shape != value.shape:
-            raise AssertionError(f"key shape {key.shape} does not match value shape "
+            raise ShapeAssertion(f"key shape {key.shape} does not match value shape "
                                  f"{value.shape}")
         if in_proj_weight is None:
-            raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
+            raise ShapeAssertion("use_separate_proj_weight is False but in_proj_weight is None")
         q, k, v = _in_projection_packed(query, key, value, in_proj_weight, in_proj_bias)
 
     if attn_mask is not None:
@@ -280,9 +283,9 @@ def multi_head_attention_forward(
 
     if bias_k is not None and bias_v is not None:
         if static_k is not None:
-            raise AssertionError("bias cannot be added to static key.")
+            raise ShapeAssertion("bias cannot be added to static key.")
         if static_v is not None:
-            raise AssertionError("bias cannot be added to static value.")
+            raise ShapeAssertion("bias cannot be added to static value.")
         k = cat([k, bias_k.repeat(1, bsz, 1)])
         v = cat([v, bias_v.repeat(1, bsz, 1)])
         if attn_mask is not None:
@@ -290,9 +293,9 @@ def multi_head_attention_forward(
         if key_padding_mask is not None:
             key_padding_mask = pad(key_padding_mask, (0, 1))
     elif bias_k is not None:
-        raise AssertionError("bias_k is set but bias_v is None")
+        raise ShapeAssertion("bias_k is set but bias_v is None")
     elif bias_v is not None:
-        raise AssertionError("bias_v is set but bias_k is None")
+        raise ShapeAssertion("bias_v is set but bias_k is None")
 
     # heads folded into the batch: (N * num_heads, length, head_dim)
     q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
@@ -310,10 +313,10 @@ def multi_head_attention_forward(
 
     if key_padding_mask is not None:
         if key_padding_mask.shape[0] != bsz:
-            raise AssertionError(f"Expected key_padded_mask.shape[0] to be {bsz}, but got "
+            raise ShapeAssertion(f"Expected key_padded_mask.shape[0] to be {bsz}, but got "
                                  f"{key_padding_mask.shape[0]}")
         if key_padding_mask.shape[1] != src_len:
-            raise AssertionError(f"Expected key_padded_mask.shape[1] to be {src_len}, but got "
+            raise ShapeAssertion(f"Expected key_padded_mask.shape[1] to be {src_len}, but got "
                                  f"{key_padding_mask.shape[1]}")
         key_padding_mask = (key_padding_mask.reshape(bsz, 1, 1, src_len)
                             .expand(-1, num_heads, -1, -1).reshape(bsz * num_heads, 1, src_len))
@@ -363,8 +366,8 @@ def _heads(projected: Tensor, static: Tensor | None, name: str, batch_heads: int
     if static is None:
         return projected.reshape(projected.shape[0], batch_heads, head_dim).transpose(0, 1)
     if static.size(0) != batch_heads:
-        raise AssertionError(f"expecting {name}.size(0) of {batch_heads}, but got "
+        raise ShapeAssertion(f"expecting {name}.size(0) of {batch_heads}, but got "
                              f"{static.size(0)}")
     if static.size(2) != head_dim:
-        raise AssertionError(f"expecting {name}.size(2) of {head_dim}, but got {static.size(2)}")
+        raise ShapeAssertion(f"expecting {name}.size(2) of {head_dim}, but got {static.size(2)}")
     return static

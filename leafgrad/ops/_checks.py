@@ -15,3 +15,9 @@ def expect_tensor(value, op_name: str, arg_name: str = "input", position: int = 
         raise TypeError(f"{op_name}(): argument '{arg_name}' (position {position}) must be "
                         f"{wanted}, not {type(value).__name__}")
     return value
+
+
+class ArgumentAssertionError(AssertionError, ValueError):
+    """A bad argument where torch raises AssertionError (multi-head attention's shape checks,
+    embedding's padding_idx): catchable as torch's AssertionError and as the ValueError that
+    leafgrad gives every other bad value."""

@@ -13,7 +13,7 @@ from leafgrad._backend import xp
 from leafgrad._factories import _rng
 from leafgrad._tensor import Tensor, _wrap
 from leafgrad.autograd.function import Op
-from leafgrad.ops._checks import expect_tensor
+from leafgrad.ops._checks import ArgumentAssertionError, expect_tensor
 from leafgrad.ops._nn_utils import scalar_type
 
 __all__ = ["embedding", "one_hot", "dropout", "dropout2d"]
@@ -82,7 +82,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     num_weights = weight.shape[0]
     if padding_idx is not None:
         if not -num_weights <= padding_idx < num_weights:
-            raise AssertionError("Padding_idx must be within num_embeddings")
+            raise ArgumentAssertionError("Padding_idx must be within num_embeddings")
         padding_idx %= num_weights
     indices = input._data.astype(xp.int64, copy=False)
     if indices.size and (indices.min() < 0 or indices.max() >= num_weights):

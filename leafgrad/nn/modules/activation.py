@@ -10,6 +10,7 @@ from leafgrad.nn import functional as F
 from leafgrad.nn import init
 from leafgrad.nn.module import Module
 from leafgrad.nn.parameter import Parameter
+from leafgrad.ops._checks import ArgumentAssertionError
 
 __all__ = ["ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax",
            "LogSoftmax", "Softplus", "Hardtanh", "ReLU6", "PReLU"]
@@ -59,7 +60,7 @@ class Hardtanh(Module):
         self.max_val = max_val
         self.inplace = inplace
         if self.max_val <= self.min_val:
-            raise AssertionError(f"max_val ({self.max_val}) must be greater than min_val "
+            raise ArgumentAssertionError(f"max_val ({self.max_val}) must be greater than min_val "
                                  f"({self.min_val})")
 
     def forward(self, input: Tensor) -> Tensor:

@@ -10,6 +10,7 @@ from leafgrad.nn._functional_attention import _canonical_mask
 from leafgrad.nn.module import Module
 from leafgrad.nn.modules.linear import Linear
 from leafgrad.nn.parameter import Parameter
+from leafgrad.ops._checks import ArgumentAssertionError
 
 __all__ = ["MultiheadAttention"]
 
@@ -63,7 +64,7 @@ class MultiheadAttention(Module):
         self.batch_first = batch_first
         self.head_dim = embed_dim // num_heads
         if self.head_dim * num_heads != self.embed_dim:
-            raise AssertionError("embed_dim must be divisible by num_heads")
+            raise ArgumentAssertionError("embed_dim must be divisible by num_heads")
         if self._qkv_same_embed_dim:
             self.in_proj_weight = Parameter(empty((3 * embed_dim, embed_dim), **factory))
             self.register_parameter("q_proj_weight", None)

@@ -11,6 +11,7 @@ from typing import Any
 from leafgrad._tensor import Tensor
 from leafgrad.nn.module import Module, _addindent, _typename
 from leafgrad.nn.parameter import Parameter
+from leafgrad.ops._checks import ArgumentAssertionError
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
@@ -112,7 +113,7 @@ class Sequential(Module):
     def insert(self, index: int, module: Module) -> Sequential:
         """Insert ``module`` before position ``index``."""
         if not isinstance(module, Module):
-            raise AssertionError(f"module should be of type: {Module}")
+            raise ArgumentAssertionError(f"module should be of type: {Module}")
         n = len(self._modules)
         if not -n <= index <= n:
             raise IndexError(f"Index out of range: {index}")
