@@ -10,6 +10,7 @@ from leafgrad._tensor import Size, Tensor
 from leafgrad._tensor_str import get_printoptions, set_printoptions
 from leafgrad._factories import *  # the torch-like factory namespace
 from leafgrad import ops as _ops  # binds the ops as Tensor methods
+from leafgrad.ops._checks import expect_tensor as _expect_tensor
 from leafgrad.ops.elementwise import *
 from leafgrad.ops.elementwise import result_type as _result_type
 from leafgrad.ops.indexing import *
@@ -44,11 +45,11 @@ def is_tensor(obj) -> "builtins.bool":
 
 
 def is_floating_point(input: Tensor) -> "builtins.bool":
-    return input.is_floating_point()
+    return _expect_tensor(input, "is_floating_point").is_floating_point()
 
 
 def numel(input: Tensor) -> "builtins.int":
-    return input.numel()
+    return _expect_tensor(input, "numel").numel()
 
 
 def result_type(tensor1, tensor2) -> dtype:
@@ -58,6 +59,10 @@ def result_type(tensor1, tensor2) -> dtype:
 
 def promote_types(type1: dtype, type2: dtype) -> dtype:
     import numpy
+    for position, value in enumerate((type1, type2), 1):
+        if not isinstance(value, dtype):
+            raise TypeError(f"promote_types(): argument 'type{position}' (position {position}) "
+                            f"must be torch.dtype, not {type(value).__name__}")
     if type1._category != type2._category:
         return type1 if type1._category > type2._category else type2
     return _dtype.from_numpy_dtype(numpy.promote_types(type1.np_dtype, type2.np_dtype))

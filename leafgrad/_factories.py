@@ -17,6 +17,13 @@ __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty"
            "set_rng_state", "default_generator", "logspace", "scalar_tensor"]
 
 
+def _expect_tensor(value, op_name: str, arg_name: str) -> None:
+    """:func:`leafgrad.ops._checks.expect_tensor`, imported late: leafgrad.ops imports this
+    module."""
+    from leafgrad.ops._checks import expect_tensor
+    expect_tensor(value, op_name, arg_name)
+
+
 def _finish(array: np.ndarray, requires_grad: bool, device) -> Tensor:
     get_device(device)
     out = _wrap(array, False)
@@ -503,6 +510,7 @@ def get_rng_state() -> Tensor:
 
 
 def set_rng_state(state: Tensor) -> None:
+    _expect_tensor(state, "set_rng_state", "state")
     default_generator.set_state(state)
 
 
@@ -638,6 +646,7 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
 def rand_like(input: Tensor, *, dtype=None, layout=None, device=None, generator=None,
               requires_grad: bool = False, memory_format=None) -> Tensor:
     """:func:`rand` with ``input``'s shape and dtype."""
+    _expect_tensor(input, "rand_like", "input")
     return rand(input._data.shape, generator=generator, dtype=dtype or input.dtype,
                 device=device, requires_grad=requires_grad)
 
@@ -645,6 +654,7 @@ def rand_like(input: Tensor, *, dtype=None, layout=None, device=None, generator=
 def randn_like(input: Tensor, *, dtype=None, layout=None, device=None, generator=None,
                requires_grad: bool = False, memory_format=None) -> Tensor:
     """:func:`randn` with ``input``'s shape and dtype."""
+    _expect_tensor(input, "randn_like", "input")
     return randn(input._data.shape, generator=generator, dtype=dtype or input.dtype,
                  device=device, requires_grad=requires_grad)
 
@@ -653,6 +663,7 @@ def randint_like(input: Tensor, low=0, high=None, *, dtype=None, layout=None, de
                  generator=None, requires_grad: bool = False, memory_format=None) -> Tensor:
     """:func:`randint` with ``input``'s shape and dtype: ``randint_like(x, high)`` or
     ``randint_like(x, low, high)``."""
+    _expect_tensor(input, "randint_like", "input")
     if high is None:
         low, high = 0, low
     return randint(low, high, input._data.shape, generator=generator,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from leafgrad._tensor import Tensor
 from leafgrad.ops import elementwise as _ops
+from leafgrad.ops._checks import expect_tensor
 
 __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu",
            "selu_", "silu", "mish", "hardtanh", "hardtanh_"]
@@ -27,6 +28,7 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 def relu_(input: Tensor) -> Tensor:
     """In-place :func:`relu`: ``input`` becomes ``max(input, 0)`` and is returned."""
+    expect_tensor(input, "relu_", "input")
     return input._apply_inplace(_ops.relu, "relu_")
 
 
@@ -40,6 +42,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
 
 def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """In-place :func:`hardtanh`."""
+    expect_tensor(input, "hardtanh_", "input")
     return input._apply_inplace(lambda x: _ops.hardtanh(x, min_val, max_val), "hardtanh_")
 
 
@@ -57,6 +60,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     """In-place :func:`leaky_relu`."""
+    expect_tensor(input, "leaky_relu_", "input")
     return input._apply_inplace(lambda x: _ops.leaky_relu(x, negative_slope), "leaky_relu_")
 
 
@@ -67,6 +71,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
     """In-place :func:`elu`."""
+    expect_tensor(input, "elu_", "input")
     return input._apply_inplace(lambda x: _ops.elu(x, alpha), "elu_")
 
 
@@ -77,6 +82,7 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
 
 def selu_(input: Tensor) -> Tensor:
     """In-place :func:`selu`."""
+    expect_tensor(input, "selu_", "input")
     return input._apply_inplace(_ops.selu, "selu_")
 
 

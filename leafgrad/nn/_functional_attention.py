@@ -221,6 +221,7 @@ def multi_head_attention_forward(
         >>> out.shape, weights.shape
         (torch.Size([5, 1, 8]), torch.Size([1, 5, 5]))
     """
+    expect_tensor(query, "multi_head_attention_forward", "query")
     is_batched = _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads)
     if not is_batched:
         query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)

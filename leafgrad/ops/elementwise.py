@@ -1534,6 +1534,7 @@ def where(condition, input=None, other=None):
     """``input`` where ``condition`` holds, ``other`` elsewhere; ``where(condition)`` gives the
     indices of the true elements (as ``nonzero(as_tuple=True)``)."""
     if input is None and other is None:
+        expect_tensor(condition, "where", "condition")
         from leafgrad.ops.indexing import nonzero
         return nonzero(condition, as_tuple=True)
     mask = condition._data if isinstance(condition, Tensor) else xp.asarray(condition)

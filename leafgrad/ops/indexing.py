@@ -12,6 +12,7 @@ import warnings
 from leafgrad._backend import xp
 from leafgrad._tensor import Tensor, _normalize_dim, _wrap
 from leafgrad.autograd.function import Op
+from leafgrad.ops._checks import expect_tensor
 from leafgrad.ops.elementwise import _as_operand, _inplace, _untracked, cast
 from leafgrad.ops.shape import (
     GetItem,
@@ -285,6 +286,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
 
         gather(tensor([[1., 2.], [3., 4.]]), 1, tensor([[0, 0], [1, 0]]))  # [[1, 1], [4, 3]]
     """
+    expect_tensor(input, "gather", "input")
     dim = _normalize_dim(dim, input._data.ndim)
     index = _index_array(index, "gather")
     _check_gather_shapes("gather", input, dim, index)
@@ -320,6 +322,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of ``input`` with ``out[index[i][j]][j] += src[i][j]`` (``dim == 0``); repeated
     positions accumulate."""
+    expect_tensor(input, "scatter_add", "input")
     if not isinstance(src, Tensor):
         raise TypeError(f"scatter_add(): argument 'src' (position 4) must be Tensor, not "
                         f"{type(src).__name__}")
@@ -339,6 +342,7 @@ def _vector_index(index, op: str, names: str) -> xp.ndarray:
 
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The entries of ``input`` at positions ``index`` (a vector) along ``dim``."""
+    expect_tensor(input, "index_select", "input")
     dim = _normalize_dim(dim, input._data.ndim)
     index = _vector_index(index, "index_select", "int32 or int64")
     if input._data.ndim == 0 and index.size != 1:
@@ -351,6 +355,7 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
     """A copy of ``input`` with ``alpha * source`` added at positions ``index`` along ``dim``;
     repeated positions accumulate."""
+    expect_tensor(input, "index_add", "input")
     ndim = input._data.ndim
     dim = _normalize_dim(dim, ndim)
     index = _vector_index(index, "index_add_", "int32/int64")
@@ -441,6 +446,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
 def nonzero(input: Tensor, *, as_tuple: bool = False):
     """Indices of the non-zero elements: an (n, ndim) int64 tensor, or one tensor per dim (a
     0-dim input counts as 1-D there, as torch)."""
+    expect_tensor(input, "nonzero", "input")
     data = input._data
     if as_tuple:
         return tuple(_untracked(i.astype(xp.int64), input)
@@ -452,6 +458,7 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
 
 def argwhere(input: Tensor) -> Tensor:
     """``nonzero(input)``: an (n, ndim) tensor of the non-zero positions."""
+    expect_tensor(input, "argwhere", "input")
     return nonzero(input)
 
 

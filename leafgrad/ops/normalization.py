@@ -252,6 +252,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
 
         group_norm(randn(2, 6, 4, 4), 3).shape  # (2, 6, 4, 4)
     """
+    expect_tensor(input, "group_norm", "input")
     if input.ndim < 2:
         raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
                            f"{input.ndim}")

@@ -447,6 +447,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
 
         adaptive_avg_pool2d(randn(2, 16, 7, 7), 1).shape  # (2, 16, 1, 1)
     """
+    expect_tensor(input, "adaptive_avg_pool2d", "input")
     op = "adaptive_avg_pool2d"
     input, unbatched, size, output = _adaptive_input(op, input, output_size)
     if input._data.dtype.kind != "f":
@@ -473,6 +474,7 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
 
         adaptive_max_pool2d(randn(1, 3, 7, 5), (2, 2)).shape  # (1, 3, 2, 2)
     """
+    expect_tensor(input, "adaptive_max_pool2d", "input")
     op = "adaptive_max_pool2d"
     input, unbatched, size, output = _adaptive_input(op, input, output_size)
     if 0 in output:

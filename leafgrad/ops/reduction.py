@@ -717,6 +717,7 @@ class LogSoftmax(Op):
 def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) over ``dim``, computed stably (the max is subtracted first); integer
     tensors give the default float dtype."""
+    expect_tensor(input, "logsumexp", "input")
     if input._data.dtype.kind != "f":
         input = cast(input, _dtype.get_default_dtype())
     return Logsumexp.apply(input, axes=reduction_axes(dim, input._data.ndim), keepdim=keepdim)
@@ -741,12 +742,14 @@ def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
         >>> leafgrad.tensor([0., 0.]).softmax(0)
         tensor([0.5000, 0.5000])
     """
+    expect_tensor(input, "softmax", "input")
     input, axis = _softmax_args("softmax", input, dim, dtype)
     return Softmax.apply(input, axis=axis)
 
 
 def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     """x - logsumexp(x) along ``dim``, computed stably; ``dtype`` casts the input first."""
+    expect_tensor(input, "log_softmax", "input")
     input, axis = _softmax_args("log_softmax", input, dim, dtype)
     return LogSoftmax.apply(input, axis=axis)
 
@@ -820,6 +823,7 @@ def _cumprod_grad_differentiable(grad: Tensor, a: Tensor, dim: int) -> Tensor:
 
 def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running sums along ``dim``; integer and bool tensors accumulate in int64."""
+    expect_tensor(input, "cumsum", "input")
     input = _accumulation_input(input, dtype)
     return Cumsum.apply(input, dim=_normalize_dim(dim, input._data.ndim))
 
@@ -827,6 +831,7 @@ def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
 def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running products along ``dim``; integer and bool tensors accumulate in int64. The
     gradient is exact where the input holds zeros."""
+    expect_tensor(input, "cumprod", "input")
     input = _accumulation_input(input, dtype)
     return Cumprod.apply(input, dim=_normalize_dim(dim, input._data.ndim))
 

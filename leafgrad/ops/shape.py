@@ -770,6 +770,7 @@ def permute(input: Tensor, *dims) -> Tensor:
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dimensions (a view)."""
+    expect_tensor(input, "transpose", "input")
     ndim = input._data.ndim
     if ndim == 0:
         _normalize_dim(dim0, 0), _normalize_dim(dim1, 0)
@@ -793,6 +794,7 @@ def t(input: Tensor) -> Tensor:
 
 
 def movedim(input: Tensor, source, destination) -> Tensor:
+    expect_tensor(input, "movedim", "input")
     ndim = input._data.ndim
     source = (source,) if isinstance(source, int) else tuple(source)
     destination = (destination,) if isinstance(destination, int) else tuple(destination)
@@ -831,6 +833,7 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a dimension of size 1 at ``dim``."""
+    expect_tensor(input, "unsqueeze", "input")
     return _unsqueezed(input, _normalize_dim(dim, input._data.ndim + 1))
 
 
@@ -851,6 +854,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
+    expect_tensor(input, "unflatten", "input")
     shape = input._data.shape
     d = _normalize_dim(dim, len(shape))
     sizes = tuple(sizes)
@@ -867,6 +871,7 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """The view ``input[..., start:start + length]`` along ``dim``."""
+    expect_tensor(input, "narrow", "input")
     if input._data.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = _normalize_dim(dim, input._data.ndim)
@@ -893,6 +898,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
 
 def split(input: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of given sizes."""
+    expect_tensor(input, "split", "input")
     d = _dim_of_nonscalar(dim, input._data.ndim)
     size = input._data.shape[d]
     if isinstance(split_size_or_sections, (int, xp.integer)):
@@ -917,6 +923,7 @@ def split(input: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     """At most ``chunks`` pieces of equal size along ``dim`` (the last may be smaller)."""
+    expect_tensor(input, "chunk", "input")
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     d = _dim_of_nonscalar(dim, input._data.ndim)
@@ -997,6 +1004,7 @@ def _check_put_shape(shape: tuple, index: tuple, values) -> None:
 
 def index_put(input: Tensor, index, values, accumulate: bool = False) -> Tensor:
     """Out-of-place ``input[index] = values`` (or ``+=`` with ``accumulate``)."""
+    expect_tensor(input, "index_put", "input")
     from leafgrad.ops.elementwise import _as_operand, cast
     index = _convert_index(index, input._data.shape)
     values = _as_operand(values)
@@ -1210,6 +1218,7 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
 
         roll(arange(4), 1)  # tensor([3, 0, 1, 2])
     """
+    expect_tensor(input, "roll", "input")
     shifts = (int(shifts),) if isinstance(shifts, (int, xp.integer)) else tuple(shifts)
     if not shifts:
         raise RuntimeError("`shifts` required")

@@ -10,7 +10,7 @@ from leafgrad.nn._functional_attention import _canonical_mask
 from leafgrad.nn.module import Module
 from leafgrad.nn.modules.linear import Linear
 from leafgrad.nn.parameter import Parameter
-from leafgrad.ops._checks import ArgumentAssertionError
+from leafgrad.ops._checks import ArgumentAssertionError, expect_tensor
 
 __all__ = ["MultiheadAttention"]
 
@@ -108,6 +108,7 @@ class MultiheadAttention(Module):
                 key_padding_mask: Tensor | None = None, need_weights: bool = True,
                 attn_mask: Tensor | None = None, average_attn_weights: bool = True,
                 is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+        expect_tensor(query, "multi_head_attention_forward", "query")
         is_batched = query.dim() == 3
         # converted here already (as torch), so that a bad mask dtype is reported first
         key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask",

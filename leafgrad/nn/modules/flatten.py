@@ -52,6 +52,7 @@ class Unflatten(Module):
         self.unflattened_size = unflattened_size
 
     def forward(self, input: Tensor) -> Tensor:
+        expect_tensor(input, "unflatten")
         return input.unflatten(self.dim, self.unflattened_size)
 
     def extra_repr(self) -> str:
