@@ -110,7 +110,7 @@ def run_both(torch, options, self_attention, mask_kind, need_weights, average, u
     return results
 
 
-def compare_results(results, rtol=1e-5, atol=1e-5) -> None:
+def assert_results_match(results, rtol=1e-5, atol=1e-5) -> None:
     (ours, ours_in, ours_out, ours_w), (theirs, theirs_in, theirs_out, theirs_w) = results
     assert_close(ours_out, theirs_out, rtol, atol)
     if theirs_w is None:
@@ -144,7 +144,7 @@ WEIGHTS = {"averaged": (True, True), "per_head": (True, False), "no_weights": (F
 @pytest.mark.parametrize("config", list(CONFIGS))
 def test_multihead_attention_matches_torch(torch, config, mask_kind, weights):
     options, self_attention = CONFIGS[config]
-    compare_results(run_both(torch, options, self_attention, mask_kind, *WEIGHTS[weights]))
+    assert_results_match(run_both(torch, options, self_attention, mask_kind, *WEIGHTS[weights]))
 
 
 @pytest.mark.parametrize("need_weights", [True, False])
@@ -152,8 +152,8 @@ def test_multihead_attention_matches_torch(torch, config, mask_kind, weights):
 @pytest.mark.parametrize("config", ["self", "kdim_vdim", "no_bias_batch_first"])
 def test_multihead_attention_unbatched_matches_torch(torch, config, mask_kind, need_weights):
     options, self_attention = CONFIGS[config]
-    compare_results(run_both(torch, options, self_attention, mask_kind, need_weights, True,
-                             unbatched=True))
+    assert_results_match(run_both(torch, options, self_attention, mask_kind, need_weights, True,
+                         unbatched=True))
 
 
 @pytest.mark.parametrize("need_weights", [True, False])
@@ -215,7 +215,7 @@ def test_fully_masked_rows_follow_torch(torch):
 
 def test_dropout_in_eval_mode_matches_torch_and_in_training_drops_weights(torch):
     options = {"dropout": 0.5}
-    compare_results(run_both(torch, options, True, "bool_attn", True, False))
+    assert_results_match(run_both(torch, options, True, "bool_attn", True, False))
     attention = nn.MultiheadAttention(EMBED, HEADS, dropout=0.5)
     x = leafgrad.randn(TARGET, BATCH, EMBED)
     clean = attention.eval()(x, x, x, average_attn_weights=False)[1].detach().numpy()

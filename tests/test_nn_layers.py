@@ -53,7 +53,7 @@ def assert_close(ours, theirs, rtol: float, atol: float) -> None:
                                atol=atol)
 
 
-def step_both(torch, ours, theirs, *inputs, rtol=1e-10, atol=1e-12, seed=0, **kwargs):
+def assert_step_matches(torch, ours, theirs, *inputs, rtol=1e-10, atol=1e-12, seed=0, **kwargs):
     """One forward and backward through both modules: compare the outputs, the gradients of
     the floating inputs and of every parameter, and the buffers afterwards."""
     ours_in = [leafgrad.tensor(x, requires_grad=x.dtype.kind == "f") for x in inputs]
@@ -151,13 +151,14 @@ def test_conv2d_matches_torch(torch, kwargs, shape):
     out_channels = 6 if kwargs.get("groups", 1) != 4 else 8
     ours, theirs = pair(torch, "Conv2d", 4, out_channels, **kwargs)
     assert repr(ours) == repr(theirs)
-    step_both(torch, ours, theirs, rng().standard_normal(shape))
+    assert_step_matches(torch, ours, theirs, rng().standard_normal(shape))
 
 
 def test_conv2d_float32_matches_torch(torch):
     ours, theirs = pair(torch, "Conv2d", 3, 6, 5, dtype="float32")
-    step_both(torch, ours, theirs, rng().standard_normal((4, 3, 12, 12)).astype(np.float32),
-              rtol=1e-4, atol=1e-5)
+    x = rng().standard_normal((4, 3, 12, 12)).astype(np.float32)
+    assert_step_matches(torch, ours, theirs, x,
+                        rtol=1e-4, atol=1e-5)
     assert ours.weight.dtype == leafgrad.float32
 
 
@@ -178,7 +179,7 @@ CONV1D = [
 def test_conv1d_matches_torch(torch, kwargs, shape):
     ours, theirs = pair(torch, "Conv1d", 4, 6, **kwargs)
     assert repr(ours) == repr(theirs)
-    step_both(torch, ours, theirs, rng().standard_normal(shape))
+    assert_step_matches(torch, ours, theirs, rng().standard_normal(shape))
 
 
 CONV_TRANSPOSE2D = [
@@ -195,7 +196,7 @@ CONV_TRANSPOSE2D = [
 def test_conv_transpose2d_matches_torch(torch, kwargs, shape):
     ours, theirs = pair(torch, "ConvTranspose2d", 4, 8, **kwargs)
     assert repr(ours) == repr(theirs)
-    step_both(torch, ours, theirs, rng().standard_normal(shape))
+    assert_step_matches(torch, ours, theirs, rng().standard_normal(shape))
 
 
 @pytest.mark.parametrize("shape,output_size", [
@@ -203,7 +204,8 @@ def test_conv_transpose2d_matches_torch(torch, kwargs, shape):
     ((4, 5, 5), [4, 10, 9]), ((4, 5, 5), None)])
 def test_conv_transpose2d_output_size_matches_torch(torch, shape, output_size):
     ours, theirs = pair(torch, "ConvTranspose2d", 4, 8, 3, stride=2, padding=1)
-    out = step_both(torch, ours, theirs, rng().standard_normal(shape), output_size=output_size)
+    out = assert_step_matches(torch, ours, theirs, rng().standard_normal(shape),
+                              output_size=output_size)
     if output_size is not None:
         assert list(out.shape[-2:]) == list(output_size)[-2:]
 
@@ -339,7 +341,7 @@ MAX_POOL2D = [
 def test_max_pool2d_matches_torch(torch, kwargs, shape):
     ours, theirs = pair(torch, "MaxPool2d", **kwargs)
     assert repr(ours) == repr(theirs)
-    out = step_both(torch, ours, theirs, distinct(shape))
+    out = assert_step_matches(torch, ours, theirs, distinct(shape))
     assert isinstance(out, tuple) == kwargs.get("return_indices", False)
 
 
@@ -352,7 +354,7 @@ MAX_POOL1D = [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1, dila
 def test_max_pool1d_matches_torch(torch, kwargs, shape):
     ours, theirs = pair(torch, "MaxPool1d", **kwargs)
     assert repr(ours) == repr(theirs)
-    step_both(torch, ours, theirs, distinct(shape))
+    assert_step_matches(torch, ours, theirs, distinct(shape))
 
 
 AVG_POOL2D = [
@@ -370,7 +372,7 @@ AVG_POOL2D = [
 def test_avg_pool2d_matches_torch(torch, kwargs, shape):
     ours, theirs = pair(torch, "AvgPool2d", **kwargs)
     assert repr(ours) == repr(theirs)
-    step_both(torch, ours, theirs, rng().standard_normal(shape))
+    assert_step_matches(torch, ours, theirs, rng().standard_normal(shape))
 
 
 @pytest.mark.parametrize("name", ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d"])
@@ -380,7 +382,7 @@ def test_adaptive_pool2d_matches_torch(torch, name, output_size, shape):
     kwargs = {"return_indices": True} if name == "AdaptiveMaxPool2d" and shape[0] == 2 else {}
     ours, theirs = pair(torch, name, output_size, **kwargs)
     assert repr(ours) == repr(theirs)
-    step_both(torch, ours, theirs, distinct(shape))
+    assert_step_matches(torch, ours, theirs, distinct(shape))
 
 
 def test_pooling_gradcheck_float64():
@@ -446,12 +448,12 @@ def test_batch_norm_train_then_eval_matches_torch(torch, name, shape, kwargs):
         copy_state(theirs, ours)
     for step in range(4):  # the running statistics after each step, momentum None included
         batch = rng(step).standard_normal(shape) * (step + 1) + step
-        step_both(torch, ours, theirs, batch, seed=step)
+        assert_step_matches(torch, ours, theirs, batch, seed=step)
     if ours.track_running_stats:
         assert int(ours.num_batches_tracked) == 4
         assert ours.num_batches_tracked.dtype == leafgrad.int64
     ours.eval(), theirs.eval()
-    step_both(torch, ours, theirs, rng(9).standard_normal(shape), seed=9)
+    assert_step_matches(torch, ours, theirs, rng(9).standard_normal(shape), seed=9)
     if ours.track_running_stats:
         assert int(ours.num_batches_tracked) == 4  # evaluation does not count
 
@@ -470,9 +472,9 @@ def test_batch_norm_momentum_none_is_the_cumulative_average():
 def test_batch_norm_float32_matches_torch(torch):
     ours, theirs = pair(torch, "BatchNorm2d", 4, dtype="float32")
     x = rng().standard_normal((3, 4, 5, 5)).astype(np.float32)
-    step_both(torch, ours, theirs, x, rtol=1e-4, atol=1e-5)
+    assert_step_matches(torch, ours, theirs, x, rtol=1e-4, atol=1e-5)
     ours.eval(), theirs.eval()
-    step_both(torch, ours, theirs, x, rtol=1e-4, atol=1e-5)
+    assert_step_matches(torch, ours, theirs, x, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("shape", [(4096, 8), (64, 4, 8, 8)])
@@ -595,9 +597,9 @@ def test_layer_norm_matches_torch(torch, normalized_shape, kwargs):
             theirs.bias.data.uniform_(-0.5, 0.5)
         copy_state(theirs, ours)
     for shape in ((2, 3, 4, 5), (3, 4, 5)):
-        step_both(torch, ours, theirs, rng().standard_normal(shape) * 3 + 1)
+        assert_step_matches(torch, ours, theirs, rng().standard_normal(shape) * 3 + 1)
         ours.eval(), theirs.eval()  # the same in evaluation
-        step_both(torch, ours, theirs, rng().standard_normal(shape))
+        assert_step_matches(torch, ours, theirs, rng().standard_normal(shape))
 
 
 GROUP_NORM = [(1, 6, dict()), (3, 6, dict(eps=1e-3)), (6, 6, dict(affine=False)),
@@ -614,14 +616,15 @@ def test_group_norm_matches_torch(torch, groups, channels, kwargs, shape):
         if theirs.bias is not None:
             theirs.bias.data.uniform_(-0.5, 0.5)
         copy_state(theirs, ours)
-    step_both(torch, ours, theirs, rng().standard_normal(shape) * 2 - 1)
+    assert_step_matches(torch, ours, theirs, rng().standard_normal(shape) * 2 - 1)
 
 
 def test_norm_float32_matches_torch(torch):
     for name, args in (("LayerNorm", ((4, 5),)), ("GroupNorm", (2, 4))):
         ours, theirs = pair(torch, name, *args, dtype="float32")
-        step_both(torch, ours, theirs, rng().standard_normal((3, 4, 4, 5)).astype(np.float32),
-                  rtol=1e-4, atol=1e-5)
+        x = rng().standard_normal((3, 4, 4, 5)).astype(np.float32)
+        assert_step_matches(torch, ours, theirs, x,
+                            rtol=1e-4, atol=1e-5)
 
 
 def test_layer_and_group_norm_gradcheck_float64():
@@ -750,11 +753,11 @@ def test_embedding_matches_torch(torch, kwargs):
     assert repr(ours) == repr(theirs)
     assert ours.padding_idx == theirs.padding_idx
     indices = np.array([[0, 3, 3, 8], [1, 0, 8, 3], [9, 9, 9, 2]])
-    step_both(torch, ours, theirs, indices)
+    assert_step_matches(torch, ours, theirs, indices)
     # max_norm renormalised the rows looked up in place, as torch
     np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy(),
                                rtol=1e-12)
-    step_both(torch, ours, theirs, indices[0])
+    assert_step_matches(torch, ours, theirs, indices[0])
 
 
 def test_embedding_padding_row_is_zero_and_gets_no_gradient():
@@ -834,7 +837,7 @@ UPSAMPLE = [
 def test_upsample_matches_torch(torch, name, kwargs):
     ours, theirs = pair(torch, name, **kwargs)
     assert repr(ours) == repr(theirs)
-    step_both(torch, ours, theirs, rng().standard_normal((2, 3, 3, 4)))
+    assert_step_matches(torch, ours, theirs, rng().standard_normal((2, 3, 3, 4)))
 
 
 @pytest.mark.parametrize("kwargs", [dict(scale_factor=2, mode="linear"),
@@ -842,7 +845,7 @@ def test_upsample_matches_torch(torch, name, kwargs):
                                     dict(scale_factor=2)], ids=str)
 def test_upsample_1d_matches_torch(torch, kwargs):
     ours, theirs = pair(torch, "Upsample", **kwargs)
-    step_both(torch, ours, theirs, rng().standard_normal((2, 3, 5)))
+    assert_step_matches(torch, ours, theirs, rng().standard_normal((2, 3, 5)))
 
 
 def test_upsample_gradcheck_float64():
@@ -903,6 +906,6 @@ def test_layers_inside_a_network_train_and_eval_like_torch(torch):
     copy_state(theirs, ours)
     assert repr(ours) == repr(theirs)
     for step in range(2):
-        step_both(torch, ours, theirs, rng(step).standard_normal((3, 3, 8, 8)), seed=step)
+        assert_step_matches(torch, ours, theirs, rng(step).standard_normal((3, 3, 8, 8)), seed=step)
     ours.eval(), theirs.eval()
-    step_both(torch, ours, theirs, rng(5).standard_normal((3, 3, 8, 8)))
+    assert_step_matches(torch, ours, theirs, rng(5).standard_normal((3, 3, 8, 8)))

@@ -28,7 +28,7 @@ def copy_weights(torch_module, module) -> None:
                             for k, v in torch_module.state_dict().items()})
 
 
-def compare_module(torch, ours, theirs, *inputs, rtol=1e-5, atol=1e-6):
+def assert_module_matches(torch, ours, theirs, *inputs, rtol=1e-5, atol=1e-6):
     """Forward and backward through both modules (same weights); compare output, input grads
     and parameter grads."""
     ours_in = [leafgrad.tensor(x, requires_grad=True) for x in inputs]
@@ -52,7 +52,7 @@ def test_linear_matches_torch(torch, shape, bias):
     theirs = torch.nn.Linear(4, 3, bias=bias)
     ours = nn.Linear(4, 3, bias=bias)
     copy_weights(theirs, ours)
-    compare_module(torch, ours, theirs, rng().standard_normal(shape).astype(np.float32))
+    assert_module_matches(torch, ours, theirs, rng().standard_normal(shape).astype(np.float32))
 
 
 def test_linear_gradcheck_and_gradgradcheck_float64():
@@ -184,9 +184,9 @@ def test_bilinear_matches_torch(torch, batch):
     ours = nn.Bilinear(3, 4, 2)
     copy_weights(theirs, ours)
     generator = rng()
-    compare_module(torch, ours, theirs,
-                   generator.standard_normal(batch + (3,)).astype(np.float32),
-                   generator.standard_normal(batch + (4,)).astype(np.float32))
+    assert_module_matches(torch, ours, theirs,
+                          generator.standard_normal(batch + (3,)).astype(np.float32),
+                          generator.standard_normal(batch + (4,)).astype(np.float32))
     assert repr(ours) == repr(theirs)
 
 
@@ -255,7 +255,7 @@ def test_activation_matches_torch(torch, name, kwargs):
         np.testing.assert_allclose(ours_leaf.grad.numpy(), theirs_leaf.grad.numpy(), rtol=1e-5,
                                    atol=1e-6)
     else:
-        compare_module(torch, ours, theirs, x)
+        assert_module_matches(torch, ours, theirs, x)
 
 
 @pytest.mark.parametrize("name,kwargs", [a for a in ACTIVATIONS if not a[1].get("inplace")],
@@ -313,10 +313,11 @@ def test_prelu_per_channel_on_images_matches_torch(torch):
     theirs = torch.nn.PReLU(3, init=0.3)
     ours = nn.PReLU(3, init=0.3)
     assert ours.weight.detach().numpy().tolist() == pytest.approx([0.3] * 3)
-    compare_module(torch, ours, theirs, rng().standard_normal((2, 3, 4, 4)).astype(np.float32))
+    x = rng().standard_normal((2, 3, 4, 4)).astype(np.float32)
+    assert_module_matches(torch, ours, theirs, x)
     for shape in ((5,), ()):
         theirs, ours = torch.nn.PReLU(), nn.PReLU()
-        compare_module(torch, ours, theirs, rng().standard_normal(shape).astype(np.float32))
+        assert_module_matches(torch, ours, theirs, rng().standard_normal(shape).astype(np.float32))
 
 
 def test_prelu_gradgradcheck_and_errors(torch):
@@ -365,7 +366,7 @@ def test_flatten_unflatten_match_torch(torch):
                          (nn.Unflatten(1, (3, 1)), torch.nn.Unflatten(1, (3, 1))),
                          (nn.Unflatten(-1, [5, 1]), torch.nn.Unflatten(-1, [5, 1]))):
         assert repr(ours) == repr(theirs)
-        compare_module(torch, ours, theirs, x)
+        assert_module_matches(torch, ours, theirs, x)
 
 
 def test_unflatten_rejects_bad_sizes():

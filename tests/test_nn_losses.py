@@ -31,8 +31,8 @@ def build(library, name: str, kwargs: dict):
     return getattr(library.nn, name)(**converted)
 
 
-def compare_loss(torch, name: str, kwargs: dict, input: np.ndarray, target: np.ndarray,
-                 grad_target: bool = False, rtol: float = 1e-10, atol: float = 1e-12):
+def assert_loss_matches(torch, name: str, kwargs: dict, input: np.ndarray, target: np.ndarray,
+                        grad_target: bool = False, rtol: float = 1e-10, atol: float = 1e-12):
     """Value and gradients of the loss in both libraries, from the same arrays."""
     ours, theirs = build(leafgrad, name, kwargs), build(torch, name, kwargs)
     assert repr(ours) == repr(theirs)
@@ -90,8 +90,8 @@ CROSS_ENTROPY = [
                                                       ((4,), ())], ids=str)
 def test_cross_entropy_loss_with_class_indices_matches_torch(torch, reduction, kwargs,
                                                              input_shape, target_shape):
-    compare_loss(torch, "CrossEntropyLoss", dict(kwargs, reduction=reduction),
-                 logits(input_shape), classes(target_shape, 4))
+    assert_loss_matches(torch, "CrossEntropyLoss", dict(kwargs, reduction=reduction),
+                        logits(input_shape), classes(target_shape, 4))
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -100,8 +100,8 @@ def test_cross_entropy_loss_with_class_indices_matches_torch(torch, reduction, k
 @pytest.mark.parametrize("shape", [(5, 4), (2, 4, 3), (4,)], ids=str)
 def test_cross_entropy_loss_with_probabilities_matches_torch(torch, reduction, kwargs, shape):
     axis = 0 if len(shape) == 1 else 1
-    compare_loss(torch, "CrossEntropyLoss", dict(kwargs, reduction=reduction), logits(shape),
-                 probabilities(shape, axis), grad_target=True)
+    assert_loss_matches(torch, "CrossEntropyLoss", dict(kwargs, reduction=reduction), logits(shape),
+                        probabilities(shape, axis), grad_target=True)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -111,16 +111,16 @@ def test_cross_entropy_loss_with_probabilities_matches_torch(torch, reduction, k
                                                       ((4,), ())], ids=str)
 def test_nll_loss_matches_torch(torch, reduction, kwargs, input_shape, target_shape):
     log_probs = np.log(probabilities(input_shape, 0 if len(input_shape) == 1 else 1))
-    compare_loss(torch, "NLLLoss", dict(kwargs, reduction=reduction), log_probs,
-                 classes(target_shape, 4))
+    assert_loss_matches(torch, "NLLLoss", dict(kwargs, reduction=reduction), log_probs,
+                        classes(target_shape, 4))
 
 
 def test_cross_entropy_float32_and_all_ignored_match_torch(torch):
-    compare_loss(torch, "CrossEntropyLoss", {}, logits((8, 10)).astype(np.float32),
-                 classes((8,), 10), rtol=1e-5, atol=1e-6)
+    assert_loss_matches(torch, "CrossEntropyLoss", {}, logits((8, 10)).astype(np.float32),
+                        classes((8,), 10), rtol=1e-5, atol=1e-6)
     # every target ignored: 'mean' is nan, as torch (0 / 0)
-    ours = compare_loss(torch, "CrossEntropyLoss", dict(ignore_index=2), logits((3, 4)),
-                        np.array([2, 2, 2]))
+    ours = assert_loss_matches(torch, "CrossEntropyLoss", dict(ignore_index=2), logits((3, 4)),
+                               np.array([2, 2, 2]))
     assert np.isnan(ours(leafgrad.tensor(logits((3, 4))), leafgrad.tensor([2, 2, 2])).item())
 
 
@@ -133,15 +133,15 @@ def test_cross_entropy_float32_and_all_ignored_match_torch(torch):
 @pytest.mark.parametrize("shape", [(4, 3), (2, 3, 2), ()], ids=str)
 def test_regression_losses_match_torch(torch, reduction, name, kwargs, shape):
     input, target = logits(shape), logits(shape, seed=5)
-    compare_loss(torch, name, dict(kwargs, reduction=reduction), input, target,
-                 grad_target=True)
+    assert_loss_matches(torch, name, dict(kwargs, reduction=reduction), input, target,
+                        grad_target=True)
 
 
 def test_regression_losses_float32_and_broadcast_warning_match_torch(torch):
     for name in ("MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss"):
-        compare_loss(torch, name, {}, logits((6, 5)).astype(np.float32),
-                     logits((6, 5), 3).astype(np.float32), grad_target=True, rtol=1e-5,
-                     atol=1e-6)
+        assert_loss_matches(torch, name, {}, logits((6, 5)).astype(np.float32),
+                            logits((6, 5), 3).astype(np.float32), grad_target=True, rtol=1e-5,
+                            atol=1e-6)
         with pytest.warns(UserWarning, match="Using a target size"):
             getattr(nn, name)()(leafgrad.ones(3, 2), leafgrad.ones(3, 1))
 
@@ -152,15 +152,16 @@ def test_regression_losses_float32_and_broadcast_warning_match_torch(torch):
                                     dict(weight=rng(3).random((4, 3)))], ids=str)
 def test_bce_loss_matches_torch(torch, reduction, kwargs):
     probs = rng(4).random((4, 3)) * 0.9 + 0.05
-    compare_loss(torch, "BCELoss", dict(kwargs, reduction=reduction), probs, rng(5).random((4, 3)),
-                 grad_target=True)
+    assert_loss_matches(torch, "BCELoss", dict(kwargs, reduction=reduction), probs,
+                        rng(5).random((4, 3)),
+                        grad_target=True)
 
 
 def test_bce_loss_clamps_the_log_as_torch(torch):
     probs = np.array([0.0, 1.0, 0.5, 1e-50])
     # at p = 0 or 1 the gradient is divided by torch's floor 1e-12, a float32 constant
-    ours = compare_loss(torch, "BCELoss", dict(reduction="none"), probs,
-                        np.array([1.0, 0.0, 1.0, 1.0]))
+    ours = assert_loss_matches(torch, "BCELoss", dict(reduction="none"), probs,
+                               np.array([1.0, 0.0, 1.0, 1.0]))
     np.testing.assert_array_equal(ours(leafgrad.tensor(probs),
                                        leafgrad.tensor(np.array([1.0, 0.0, 0.0, 0.0]))
                                        ).numpy()[:2],
@@ -172,8 +173,8 @@ def test_bce_loss_clamps_the_log_as_torch(torch):
     dict(), dict(pos_weight=np.array([3.0, 0.5, 1.0])), dict(weight=np.array([0.5, 1.0, 2.0])),
     dict(weight=rng(3).random((4, 3)), pos_weight=np.array([2.0, 1.0, 0.1]))], ids=str)
 def test_bce_with_logits_loss_matches_torch(torch, reduction, kwargs):
-    compare_loss(torch, "BCEWithLogitsLoss", dict(kwargs, reduction=reduction),
-                 logits((4, 3)) * 10, rng(5).random((4, 3)), grad_target=True)
+    assert_loss_matches(torch, "BCEWithLogitsLoss", dict(kwargs, reduction=reduction),
+                        logits((4, 3)) * 10, rng(5).random((4, 3)), grad_target=True)
 
 
 # -- kl divergence ------------------------------------------------------------------------------
@@ -184,12 +185,12 @@ def test_kl_div_loss_matches_torch(torch, reduction, log_target):
     target = probabilities((4, 5), 1, seed=8)
     if log_target:
         target = np.log(target)
-    compare_loss(torch, "KLDivLoss", dict(reduction=reduction, log_target=log_target), input,
-                 target, grad_target=True)
+    assert_loss_matches(torch, "KLDivLoss", dict(reduction=reduction, log_target=log_target), input,
+                        target, grad_target=True)
     if not log_target:
         # 0 * log(0) counts as 0 (torch's target gradient there is nan, so it is not compared)
         target[0, 1] = 0.0
-        compare_loss(torch, "KLDivLoss", dict(reduction=reduction), input, target)
+        assert_loss_matches(torch, "KLDivLoss", dict(reduction=reduction), input, target)
 
 
 def test_kl_div_mean_warns_as_torch(torch):

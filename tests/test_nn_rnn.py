@@ -37,7 +37,7 @@ def flatten_result(result) -> list:
     return [output, *(states if isinstance(states, tuple) else (states,))]
 
 
-def compare(torch, ours, theirs, input, hx=None, rtol=1e-5, atol=1e-6) -> None:
+def assert_matches_torch(torch, ours, theirs, input, hx=None, rtol=1e-5, atol=1e-6) -> None:
     """Run both modules (same weights) on ``input`` and the initial state ``hx`` (an array or a
     tuple of arrays); compare every output and the gradients of a random weighting of them
     w.r.t. the input, the initial states and every parameter."""
@@ -130,7 +130,7 @@ def test_recurrent_layers_match_torch(torch, mode, num_layers, bidirectional, va
                            None if unbatched else BATCH, generator)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch: "LSTM with projections is not supported ..."
-        compare(torch, ours, theirs, input, hx)
+        assert_matches_torch(torch, ours, theirs, input, hx)
 
 
 def test_dropout_between_layers_in_eval_mode_matches_torch(torch):
@@ -138,7 +138,8 @@ def test_dropout_between_layers_in_eval_mode_matches_torch(torch):
         theirs = build(torch, mode, num_layers=2, dropout=0.5, bidirectional=True).eval()
         ours = build(leafgrad, mode, num_layers=2, dropout=0.5, bidirectional=True).eval()
         copy_weights(theirs, ours)
-        compare(torch, ours, theirs, rng().standard_normal((SEQ, BATCH, INPUT)).astype(np.float32))
+        x = rng().standard_normal((SEQ, BATCH, INPUT)).astype(np.float32)
+        assert_matches_torch(torch, ours, theirs, x)
 
 
 def test_dropout_between_layers_in_training():
