@@ -1,0 +1,1 @@
+"""Benchmark runner: leafgrad against PyTorch (``python -m benchmarks``; see run.py)."""
