@@ -123,13 +123,10 @@ def test_matches_pytorch(record, dtype):
     check()
 
 
-@pytest.mark.parametrize("record", RECORDS, ids=[r.name for r in RECORDS])
-def test_gradcheck(record):
-    if not record.gradcheck:
-        pytest.skip(f"{record.name} is not differentiable: {record.notes}")
-
+def check_derivatives(record, checker, max_examples: int) -> None:
+    """Run ``checker`` (gradcheck or gradgradcheck) on float64 samples of ``record``."""
     @given(record.samples)
-    @settings(max_examples=12)
+    @settings(max_examples=max_examples)
     def check(sample):
         args = make_args(leafgrad, sample, np.float64)
         kwargs = convert_kwargs(leafgrad, sample.kwargs)
@@ -137,25 +134,20 @@ def test_gradcheck(record):
             return
         if not finite_outputs(record, args, kwargs):
             return
-        assert gradcheck(lambda *xs: record.op(leafgrad, *xs, **kwargs), tuple(args))
+        assert checker(lambda *xs: record.op(leafgrad, *xs, **kwargs), tuple(args))
 
     check()
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=[r.name for r in RECORDS])
+def test_gradcheck(record):
+    if not record.gradcheck:
+        pytest.skip(f"{record.name} is not differentiable: {record.notes}")
+    check_derivatives(record, gradcheck, max_examples=12)
 
 
 @pytest.mark.parametrize("record", RECORDS, ids=[r.name for r in RECORDS])
 def test_gradgradcheck(record):
     if not (record.gradcheck and record.gradgradcheck):
         pytest.skip(f"{record.name} has no second derivative to check: {record.notes}")
-
-    @given(record.samples)
-    @settings(max_examples=5)
-    def check(sample):
-        args = make_args(leafgrad, sample, np.float64)
-        kwargs = convert_kwargs(leafgrad, sample.kwargs)
-        if not any(getattr(a, "requires_grad", False) for a in args):
-            return
-        if not finite_outputs(record, args, kwargs):
-            return
-        assert gradgradcheck(lambda *xs: record.op(leafgrad, *xs, **kwargs), tuple(args))
-
-    check()
+    check_derivatives(record, gradgradcheck, max_examples=5)
