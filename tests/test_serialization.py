@@ -289,8 +289,9 @@ def kill(child) -> None:
     child.stdout.close()
 
 
-def test_sigkill_at_random_moments_during_saves(tmp_path, count=3, children=6):
-    started = start_savers(tmp_path, children, count)
+def assert_kills_leave_loadable_checkpoints(folder, count: int, children: int) -> None:
+    """Kill ``children`` savers at random moments: each file loads as the old or new save."""
+    started = start_savers(folder, children, count)
     rng = random.Random(0)
     seen = set()
     try:
@@ -303,6 +304,10 @@ def test_sigkill_at_random_moments_during_saves(tmp_path, count=3, children=6):
             if child.poll() is None:
                 kill(child)
     assert seen - {-1}  # the children did replace their files
+
+
+def test_sigkill_at_random_moments_during_saves(tmp_path):
+    assert_kills_leave_loadable_checkpoints(tmp_path, count=3, children=6)
 
 
 def test_sigkill_while_the_temporary_file_is_being_written(tmp_path, count=3):
@@ -328,7 +333,7 @@ def test_sigkill_at_random_moments_many_times(tmp_path):
     for round_ in range(5):
         folder = tmp_path / f"round{round_}"
         folder.mkdir()
-        test_sigkill_at_random_moments_during_saves(folder, count=3, children=6)
+        assert_kills_leave_loadable_checkpoints(folder, count=3, children=6)
 
 
 # -- damaged and edited files ----------------------------------------------------------------
