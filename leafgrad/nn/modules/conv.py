@@ -2,15 +2,14 @@
 ``F.conv_transpose2d`` with a weight and a bias)."""
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
 from leafgrad._factories import empty
 from leafgrad._tensor import Tensor
 from leafgrad.nn import functional as F
-from leafgrad.nn import init
 from leafgrad.nn.module import Module
+from leafgrad.nn.modules.linear import reset_weight_and_bias
 from leafgrad.nn.parameter import Parameter
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
@@ -88,11 +87,7 @@ class _ConvNd(Module):
 
     def reset_parameters(self) -> None:
         """Draw the weight and bias again with torch's default initialisation."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_weight_and_bias(self.weight, self.bias)
 
     def extra_repr(self) -> str:
         s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"

@@ -24,6 +24,16 @@ class Identity(Module):
         return input
 
 
+def reset_weight_and_bias(weight: Tensor, bias: Tensor | None) -> None:
+    """torch's default initialisation of Linear and Conv layers: kaiming_uniform_ with
+    a=sqrt(5) for the weight, uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the bias."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(bias, -bound, bound)
+
+
 class Linear(Module):
     """``y = x @ weight.T + bias``; ``weight`` is (out_features, in_features).
 
@@ -51,11 +61,7 @@ class Linear(Module):
 
     def reset_parameters(self) -> None:
         """Draw the weights and bias again with torch's default initialisation."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_weight_and_bias(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)
