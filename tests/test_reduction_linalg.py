@@ -273,3 +273,32 @@ def test_softmax_of_a_row_of_minus_inf_is_nan_without_warnings():
         log_soft = leafgrad.log_softmax(rows, 1)
     assert np.isnan(soft[0].numpy()).all() and np.isnan(log_soft[0].numpy()).all()
     np.testing.assert_allclose(soft[1].numpy(), [0.26894142, 0.73105858], rtol=1e-6)
+
+
+@pytest.mark.parametrize("call", ["mm", "addmm", "linear"])
+@pytest.mark.parametrize("column_major", [(False, False), (True, False), (False, True)])
+def test_matrix_product_gradients_keep_torch_layouts(torch, call, column_major):
+    """A column-major operand (such as linear's weight.t()) gets a column-major gradient, as
+    torch's mm_mat1_backward / mm_mat2_backward give: linear's weight gradient is row-major."""
+    generator = np.random.default_rng(0)
+    mat1, mat2 = (generator.standard_normal(shape).astype(np.float32) for shape in ((4, 3),
+                                                                                  (3, 5)))
+    bias, grad = (generator.standard_normal(shape).astype(np.float32) for shape in (5, (4, 5)))
+
+    def run(lib):
+        # each operand as a leaf in its layout: its transpose's transpose when column-major
+        leaves = [lib.tensor(data.T.copy() if transpose else data, requires_grad=True)
+                  for data, transpose in zip((mat1, mat2), column_major)]
+        a, b = (leaf.t() if transpose else leaf for leaf, transpose in zip(leaves, column_major))
+        if call == "mm":
+            out = lib.mm(a, b)
+        elif call == "addmm":
+            out = lib.addmm(lib.tensor(bias), a, b)
+        else:
+            out = lib.nn.functional.linear(a, b.t(), lib.tensor(bias))
+        out.backward(lib.tensor(grad))
+        return [leaf.grad for leaf in leaves]
+
+    for ours, theirs in zip(run(leafgrad), run(torch)):
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-6)
+        assert ours.stride() == theirs.stride()

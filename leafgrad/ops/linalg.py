@@ -37,11 +37,50 @@ class Matmul(Op):
                 Matmul.apply(a.mT, grad) if needs[1] else None)
 
 
-# The same rule under torch's node names for these calls (MmBackward0, BmmBackward0).
+def _column_major(matrix: xp.ndarray) -> bool:
+    """Whether a matrix is laid out by columns (a transposed contiguous matrix, as
+    ``weight.t()``): torch's test in mm_mat1_backward / mm_mat2_backward."""
+    step = matrix.itemsize
+    return matrix.strides == (step, step * matrix.shape[0])
+
+
+def _mat1_grad(grad: Tensor, mat2: Tensor, column_major: bool) -> Tensor:
+    """grad @ mat2.T, computed as (mat2 @ grad.T).T when mat1 was column-major so that the
+    gradient has mat1's layout (torch's mm_mat1_backward; the same product either way)."""
+    if column_major:
+        return mat2.mm(grad.t()).t()
+    return grad.mm(mat2.t())
+
+
+def _mat2_grad(grad: Tensor, mat1: Tensor, column_major: bool) -> Tensor:
+    """mat1.T @ grad, computed as (grad.T @ mat1).T when mat2 was column-major (torch's
+    mm_mat2_backward): ``linear``'s weight gradient then comes out row-major, as the weight,
+    instead of transposed, which would make every later elementwise update on it strided."""
+    if column_major:
+        return grad.t().mm(mat1).t()
+    return mat1.t().mm(grad)
+
+
 class Mm(Matmul):
-    """self: grad @ mat2.T;  mat2: self.T @ grad"""
+    """self: grad @ mat2.T;  mat2: self.T @ grad  (each in its input's layout)
+
+    Matmul's rule under torch's node name (MmBackward0), with torch's layout choice.
+    """
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.column_major = (_column_major(a), _column_major(b))
+        return xp.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        return (_mat1_grad(grad, b, ctx.column_major[0]) if needs[0] else None,
+                _mat2_grad(grad, a, ctx.column_major[1]) if needs[1] else None)
 
 
+# Matmul's rule under torch's node name for this call (BmmBackward0).
 class Bmm(Matmul):
     """batch1: grad @ batch2.mT;  batch2: batch1.mT @ grad"""
 
@@ -185,7 +224,7 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
 
 class Addmm(Op):
     """self: grad * beta (summed to self's shape);  mat1: alpha * grad @ mat2.T;
-    mat2: alpha * mat1.T @ grad
+    mat2: alpha * mat1.T @ grad  (each in its input's layout, as torch)
 
     Fused: ``F.linear`` of a matrix runs it (``addmm(bias, input, weight.t())``, as torch).
     """
@@ -195,6 +234,7 @@ class Addmm(Op):
     @staticmethod
     def forward(ctx, input, mat1, mat2, beta, alpha):
         ctx.beta, ctx.alpha, ctx.input_shape = beta, alpha, input.shape
+        ctx.column_major = (_column_major(mat1), _column_major(mat2))
         out = xp.matmul(mat1, mat2)
         if out.dtype.kind in "iu":  # integer products take the factors as integers, as torch
             alpha, beta = int(alpha), int(beta)
@@ -221,10 +261,10 @@ class Addmm(Op):
                                                   if size == 1 and grad.shape[lead + i] != 1)
                 grad_input = grad_input.sum(dim=axes, keepdim=True).reshape(shape)
         if needs[1]:
-            grad_mat1 = grad.mm(mat2.t())
+            grad_mat1 = _mat1_grad(grad, mat2, ctx.column_major[0])
             grad_mat1 = grad_mat1 if alpha == 1 else grad_mat1 * alpha
         if needs[2]:
-            grad_mat2 = mat1.t().mm(grad)
+            grad_mat2 = _mat2_grad(grad, mat1, ctx.column_major[1])
             grad_mat2 = grad_mat2 if alpha == 1 else grad_mat2 * alpha
         return grad_input, grad_mat1, grad_mat2
 

@@ -75,7 +75,10 @@ class SGD(Optimizer):
                                                                   False)
                     else:
                         buffer._data *= momentum
-                        buffer._data += (1 - dampening) * grad
+                        if dampening == 0:  # the common case: no scaled copy of the gradient
+                            buffer._data += grad
+                        else:
+                            buffer._data += (1 - dampening) * grad
                     grad = grad + momentum * buffer._data if nesterov else buffer._data
                 p._data -= lr * grad
                 _modified(p)
