@@ -1,6 +1,7 @@
 """Semantics of the layer functions beyond op_db's value and gradient checks: running statistics,
 random masks, padding rows, max-pooling indices, ignored targets, dtypes and error messages.
 Comparisons with PyTorch take the ``torch`` fixture (skipped where torch is not installed)."""
+import math
 import warnings
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 import leafgrad
 import leafgrad.nn.functional as F
+from leafgrad.autograd import gradgradcheck
 
 
 @pytest.fixture
@@ -247,7 +249,9 @@ def test_one_hot(torch):
     {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
     {"kernel_size": 3, "stride": 1, "padding": 1, "dilation": 2},
     {"kernel_size": (2, 3), "stride": (1, 2)},
-], ids=["tiled", "ceil_mode", "dilation", "rectangular"])
+    {"kernel_size": (3, 2)},
+    {"kernel_size": (1, 3), "stride": (1, 3), "ceil_mode": True},
+], ids=["tiled", "ceil_mode", "dilation", "rectangular", "tiled_rectangular", "tiled_1x3"])
 def test_max_pool2d_indices_match_torch(torch, kwargs):
     x = np.round(random(2, 3, 7, 6, seed=4), 1)  # rounding makes ties
     values, indices = F.max_pool2d(leafgrad.tensor(x), return_indices=True, **kwargs)
@@ -256,6 +260,27 @@ def test_max_pool2d_indices_match_torch(torch, kwargs):
     np.testing.assert_array_equal(values.numpy(), expected.numpy())
     np.testing.assert_array_equal(indices.numpy(), expected_indices.numpy())
     assert indices.dtype == leafgrad.int64
+
+
+@pytest.mark.parametrize("kernel", [2, (3, 2), (2, 1), 3])
+def test_tiled_max_pool_ties_nans_and_infinite_gradients_match_torch(torch, kernel):
+    """The tiled path's staged scan (rows first) picks torch's element: the first maximum, or
+    the last NaN, in row-major order; a gradient of inf or NaN reaches only the maxima."""
+    rng = np.random.default_rng(8)
+    x = rng.integers(0, 3, size=(2, 3, 6, 6)).astype(np.float32)  # many ties
+    x[rng.random(x.shape) < 0.1] = np.nan
+    ours = leafgrad.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    values, indices = F.max_pool2d(ours, kernel, return_indices=True)
+    expected, expected_indices = torch.nn.functional.max_pool2d(theirs, kernel,
+                                                                return_indices=True)
+    np.testing.assert_array_equal(indices.numpy(), expected_indices.numpy())
+    np.testing.assert_array_equal(as_numpy(values), expected.detach().numpy())
+    grad = rng.standard_normal(values.shape).astype(np.float32)
+    grad[0, 0, 0, 0], grad[1, 2, 1, 1] = np.inf, np.nan
+    values.backward(leafgrad.tensor(grad))
+    expected.backward(torch.tensor(grad))
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
 
 
 def test_max_pool_gradient_goes_to_the_first_maximum_on_ties():
@@ -398,6 +423,52 @@ def test_conv2d_double_backward_matches_torch(torch):
 
     for ours, theirs in zip(penalty(leafgrad, x, weight), penalty(torch, x, weight)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+@pytest.fixture(params=["per_sample", "batch_last"])
+def conv_layout(request, monkeypatch):
+    """Force either layout of leafgrad's convolution products (chosen by image size, so tiny
+    test images would otherwise take only the batch-last one)."""
+    from leafgrad.ops import conv
+    monkeypatch.setattr(conv, "_BATCH_LAST_BELOW",
+                        0 if request.param == "per_sample" else math.inf)
+    return request.param
+
+
+@pytest.mark.parametrize("name,shapes,kwargs", [
+    ("conv2d", ((2, 3, 6, 5), (4, 3, 3, 3)), {"padding": 1}),
+    ("conv2d", ((2, 4, 7, 6), (6, 2, 2, 3)), {"stride": (2, 1), "padding": (1, 0),
+                                              "dilation": (1, 2), "groups": 2}),
+    ("conv2d", ((1, 2, 5, 5), (2, 2, 3, 1)), {"padding": "same", "dilation": (2, 1)}),
+    ("conv1d", ((2, 2, 9), (3, 2, 3)), {"stride": 2, "padding": 2, "dilation": 2}),
+    ("conv_transpose2d", ((2, 4, 3, 4), (4, 3, 3, 2)), {"stride": 2, "padding": 1,
+                                                        "output_padding": 1, "groups": 2}),
+])
+def test_conv_layouts_match_torch(torch, conv_layout, name, shapes, kwargs):
+    """Values, gradients and second derivatives (a gradient penalty) as torch's, in both
+    layouts of the products."""
+    arrays = [random(*shape, seed=i).astype(np.float64) for i, shape in enumerate(shapes)]
+    bias = random(arrays[1].shape[1] * kwargs.get("groups", 1) if name == "conv_transpose2d"
+                  else arrays[1].shape[0], seed=3).astype(np.float64)
+
+    def run(module):
+        x, weight, b = (module.tensor(a, requires_grad=True) for a in arrays + [bias])
+        out = getattr(module.nn.functional, name)(x, weight, b, **kwargs)
+        grads = module.autograd.grad(out.tanh().sum(), [x, weight, b], create_graph=True)
+        sum(g.square().sum() for g in grads).backward()
+        return [as_numpy(t) for t in (out, *grads, x.grad, weight.grad, b.grad)]
+
+    for ours, theirs in zip(run(leafgrad), run(torch)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_conv_layouts_gradgradcheck(conv_layout):
+    x = leafgrad.tensor(random(2, 2, 4, 3).astype(np.float64), requires_grad=True)
+    weight = leafgrad.tensor(random(3, 2, 2, 2, seed=1).astype(np.float64), requires_grad=True)
+    for args in ((x, weight), (x, leafgrad.tensor(random(2, 3, 2, 2, seed=2).astype(
+            np.float64), requires_grad=True))):
+        op = F.conv2d if args[1].shape[1] == 2 else F.conv_transpose2d
+        assert gradgradcheck(lambda a, w, op=op: op(a, w, stride=(1, 2), padding=1), args)
 
 
 # -- losses ----------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from typing import NamedTuple
 from leafgrad._backend import xp
 from leafgrad._tensor import Tensor
 from leafgrad.autograd.function import Op
-from leafgrad.autograd.grad_mode import is_grad_enabled
 from leafgrad.ops._checks import expect_tensor
 from leafgrad.ops._nn_utils import depends_on, int_tuple, scalar_type
 
@@ -47,14 +46,16 @@ def crop_spatial(x: xp.ndarray, padding: tuple, size: tuple) -> xp.ndarray:
 
 
 def window_view(x: xp.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
-                output_size: tuple) -> xp.ndarray:
-    """A read-only ``(N, C, *kernel, *output_size)`` view of ``x`` (N, C, *spatial):
-    ``view[n, c, k, p] = x[n, c, p * stride + k * dilation]``."""
-    spatial = x.strides[2:]
-    strides = (x.strides[:2] + tuple(s * d for s, d in zip(spatial, dilation))
-               + tuple(s * st for s, st in zip(spatial, stride)))
-    return xp.lib.stride_tricks.as_strided(x, x.shape[:2] + tuple(kernel) + tuple(output_size),
-                                           strides, writeable=False)
+                output_size: tuple, lead: int = 2) -> xp.ndarray:
+    """A read-only view of ``x`` (``lead`` leading dims, the spatial dims, then any others)
+    with kernel and output dims in place of the spatial ones:
+    ``view[..., k, p, ...] = x[..., p * stride + k * dilation, ...]``."""
+    end = lead + len(kernel)
+    spatial = x.strides[lead:end]
+    strides = (x.strides[:lead] + tuple(s * d for s, d in zip(spatial, dilation))
+               + tuple(s * st for s, st in zip(spatial, stride)) + x.strides[end:])
+    shape = x.shape[:lead] + tuple(kernel) + tuple(output_size) + x.shape[end:]
+    return xp.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
 
 
 def add_windows(target: xp.ndarray, cols: xp.ndarray, kernel: tuple, stride: tuple,
@@ -99,6 +100,54 @@ def _im2col(x: xp.ndarray, geometry: ConvGeometry) -> xp.ndarray:
                        geometry.dilation, geometry.output_size)
 
 
+# The matrix products use one of two layouts. Batch first (the tensors' own): the forward and
+# input-gradient products run per sample and need no transposes. Batch last, (C, *spatial, N):
+# one product covers the batch, and every im2col copy and col2im add runs over rows of
+# (output width * N) elements instead of (output width): faster where the images are small,
+# though the input and output must be transposed (measured on the benchmark convnets: per
+# sample wins from 16x16 outputs up, batch last below).
+_BATCH_LAST_BELOW = 256  # output positions per image
+
+
+def _batch_last(geometry: ConvGeometry) -> bool:
+    return math.prod(geometry.output_size) < _BATCH_LAST_BELOW
+
+
+def _padded_batch_last(x: xp.ndarray, padding: tuple) -> xp.ndarray:
+    """``x`` (N, C, *spatial) as (C, *padded spatial, N), zero padded: one transposing copy."""
+    moved = xp.moveaxis(x, 0, -1)
+    if not any(lo or hi for lo, hi in padding):
+        return xp.ascontiguousarray(moved)
+    size = x.shape[2:]
+    out = xp.zeros(moved.shape[:1] + tuple(s + lo + hi for s, (lo, hi) in zip(size, padding))
+                   + moved.shape[-1:], dtype=x.dtype)
+    out[(slice(None),) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(size, padding))] = moved
+    return out
+
+
+def _columns(x: xp.ndarray, geometry: ConvGeometry, batch_last: bool) -> xp.ndarray:
+    """The im2col matrix of ``x`` for one product over the whole batch: (groups,
+    C / groups * K, positions * N), the columns ordered (position, sample) when ``batch_last``,
+    else (sample, position). One copy from a strided view."""
+    n, channels = x.shape[:2]
+    if batch_last:
+        windows = window_view(_padded_batch_last(x, geometry.padding), geometry.kernel,
+                              geometry.stride, geometry.dilation, geometry.output_size, lead=1)
+    else:  # (C, *kernel, N, *output_size)
+        windows = xp.moveaxis(_im2col(x, geometry), 0, len(geometry.kernel) + 1)
+    groups = geometry.groups
+    return windows.reshape(groups, channels // groups * math.prod(geometry.kernel), -1)
+
+
+def _grad_rows(grad: xp.ndarray, groups: int, batch_last: bool) -> xp.ndarray:
+    """A convolution-output-shaped ``grad`` (N, O, *spatial) as (groups, O / groups,
+    positions * N), its columns ordered as ``_columns`` orders them."""
+    n, channels = grad.shape[:2]
+    rows = grad.reshape(n, channels, -1)
+    rows = xp.moveaxis(rows, 0, -1) if batch_last else rows.transpose(1, 0, 2)
+    return xp.ascontiguousarray(rows).reshape(groups, channels // groups, -1)
+
+
 def _channel_sum(grad: Tensor) -> Tensor:
     """A bias gradient: ``grad`` summed over the batch and spatial dims."""
     return grad.sum(dim=(0,) + tuple(range(2, grad.ndim)))
@@ -114,20 +163,21 @@ class Convolution(Op):
     """input: conv_transpose(grad, weight);  weight: conv_weight(input, grad);
     bias: grad summed over the batch and spatial dims"""
 
+    # only the input and the weight, as torch: the weight gradient builds the columns again
     saved_inputs = (0, 1)
 
     @staticmethod
-    def forward(ctx, x, w, bias, geometry: ConvGeometry, keep_columns: bool = False):
+    def forward(ctx, x, w, bias, geometry: ConvGeometry):
         ctx.geometry = geometry
-        n, channels = x.shape[:2]
+        n = x.shape[0]
         groups, out_channels = geometry.groups, w.shape[0]
-        # one copy into (N, groups, C/groups * K, L), then one batched matrix product; when the
-        # weight will need a gradient the columns are kept for it (as torch's CPU im2col
-        # convolution keeps them), which then needs only a product
-        window = channels // groups * math.prod(geometry.kernel)
-        cols = _im2col(x, geometry).reshape(n, groups, window, math.prod(geometry.output_size))
-        ctx.cols = cols if keep_columns else None
-        out = xp.matmul(w.reshape(groups, out_channels // groups, -1), cols)
+        weights = w.reshape(groups, out_channels // groups, -1)
+        if _batch_last(geometry):
+            products = xp.matmul(weights, _columns(x, geometry, True))
+            out = xp.ascontiguousarray(xp.moveaxis(products.reshape(out_channels, -1, n), -1, 0))
+        else:  # (N, groups, C / groups * K, positions): one copy, then a product per sample
+            cols = _im2col(x, geometry).reshape(n, groups, weights.shape[2], -1)
+            out = xp.matmul(weights, cols)
         return _add_bias(out.reshape((n, out_channels) + geometry.output_size), bias)
 
     @staticmethod
@@ -138,7 +188,7 @@ class Convolution(Op):
         # torch's convolution_backward reads input and weight for all three gradients
         return (depends_on(ConvolutionTranspose.apply(grad, w, None, geometry=geometry), x)
                 if needs[0] else None,
-                depends_on(ConvolutionWeight.apply(x, grad, geometry=geometry, cols=ctx.cols), w)
+                depends_on(ConvolutionWeight.apply(x, grad, geometry=geometry), w)
                 if needs[1] else None,
                 depends_on(_channel_sum(grad), x, w) if needs[2] else None)
 
@@ -156,23 +206,25 @@ class ConvolutionTranspose(Op):
         n, groups = y.shape[0], geometry.groups
         per_group = w.shape[0] // groups
         channels = w.shape[1] * groups
-        spatial = len(geometry.kernel)
-        # the batch goes last: one product covers it, and each col2im add runs over long rows
-        # (output rows times the batch) instead of single output rows
-        positions = math.prod(geometry.output_size)
-        grads = xp.moveaxis(y.reshape(n, groups, per_group, positions), 0, -1)
-        grads = xp.ascontiguousarray(grads).reshape(groups, per_group, positions * n)
-        weights = xp.ascontiguousarray(w.reshape(groups, per_group, -1).transpose(0, 2, 1))
-        cols = xp.matmul(weights, grads).reshape(
-            (channels,) + geometry.kernel + geometry.output_size + (n,))
-        padded = xp.zeros((channels,) + tuple(
-            s + lo + hi for s, (lo, hi) in zip(geometry.input_size, geometry.padding)) + (n,),
-            dtype=cols.dtype)
-        add_windows(padded, cols, geometry.kernel, geometry.stride, geometry.dilation,
-                    geometry.output_size, lead=1)
-        inside = padded[(slice(None),) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(
-            geometry.input_size, geometry.padding))]
-        out = xp.ascontiguousarray(xp.moveaxis(inside, spatial + 1, 0))
+        kernel, output_size = geometry.kernel, geometry.output_size
+        weights = w.reshape(groups, per_group, -1).transpose(0, 2, 1)
+        padded_size = tuple(s + lo + hi for s, (lo, hi) in zip(geometry.input_size,
+                                                                geometry.padding))
+        if _batch_last(geometry):
+            cols = xp.matmul(weights, _grad_rows(y, groups, True)).reshape(
+                (channels,) + kernel + output_size + (n,))
+            padded = xp.zeros((channels,) + padded_size + (n,), dtype=cols.dtype)
+            add_windows(padded, cols, kernel, geometry.stride, geometry.dilation, output_size,
+                        lead=1)
+            inside = padded[(slice(None),) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(
+                geometry.input_size, geometry.padding))]
+            out = xp.ascontiguousarray(xp.moveaxis(inside, -1, 0))
+        else:
+            cols = xp.matmul(weights, y.reshape(n, groups, per_group, -1)).reshape(
+                (n, channels) + kernel + output_size)
+            padded = xp.zeros((n, channels) + padded_size, dtype=cols.dtype)
+            add_windows(padded, cols, kernel, geometry.stride, geometry.dilation, output_size)
+            out = crop_spatial(padded, geometry.padding, geometry.input_size)
         return _add_bias(out, bias)
 
     @staticmethod
@@ -193,19 +245,14 @@ class ConvolutionWeight(Op):
     saved_inputs = (0, 1)
 
     @staticmethod
-    def forward(ctx, x, y, geometry: ConvGeometry, cols=None):
+    def forward(ctx, x, y, geometry: ConvGeometry):
         ctx.geometry = geometry
-        n, channels = x.shape[:2]
-        groups, out_channels = geometry.groups, y.shape[1]
-        positions = math.prod(geometry.output_size)
-        if cols is None:
-            cols = _im2col(x, geometry).reshape(
-                n, groups, channels // groups * math.prod(geometry.kernel), positions)
-        grads = y.reshape(n, groups, out_channels // groups, positions)
-        # one product per sample, then the sum over the batch: faster than moving the batch
-        # into the contracted axis, which needs a transposing copy of the columns
-        out = xp.matmul(cols, grads.transpose(0, 1, 3, 2)).sum(axis=0).transpose(0, 2, 1)
-        return out.reshape((out_channels, channels // groups) + geometry.kernel)
+        groups = geometry.groups
+        batch_last = _batch_last(geometry)
+        # one product over the whole batch, which it contracts
+        out = xp.matmul(_grad_rows(y, groups, batch_last),
+                        _columns(x, geometry, batch_last).transpose(0, 2, 1))
+        return out.reshape((y.shape[1], x.shape[1] // groups) + geometry.kernel)
 
     @staticmethod
     def backward(ctx, grad):
@@ -308,8 +355,7 @@ def _convolution(op: str, spatial: int, input: Tensor, weight: Tensor, bias, str
                            f"actual input size")
     output_size = tuple((p - r) // s + 1 for p, r, s in zip(padded, reach, stride))
     geometry = ConvGeometry(stride, pads, dilation, groups, kernel, size, output_size)
-    keep_columns = weight.requires_grad and is_grad_enabled()
-    out = Convolution.apply(input, weight, bias, geometry=geometry, keep_columns=keep_columns)
+    out = Convolution.apply(input, weight, bias, geometry=geometry)
     return out.squeeze(0) if unbatched else out
 
 

@@ -138,8 +138,18 @@ class MaxPoolWithIndices(Op):
     saved_inputs = (0,)
 
     @staticmethod
-    def forward(ctx, x, kernel, stride, padding, dilation, output_size):
+    def forward(ctx, x, kernel, stride, padding, dilation, output_size, return_indices=True):
+        ctx.input_shape = x.shape
         size = x.shape[2:]
+        if kernel == stride and not any(padding) and all(d == 1 for d in dilation) and all(
+                o * k <= i for o, k, i in zip(output_size, kernel, size)):
+            values, positions = _tiled_maximum(x, kernel, output_size, _may_hold_nan(x))
+            # backward needs only each maximum's place in its window: a small integer, not
+            # torch's int64 flat index (made only when asked for)
+            ctx.kernel, ctx.positions = kernel, positions
+            if not return_indices:
+                return values
+            return values, _flat_index(_window_coordinates(positions, kernel), size)
         fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         pads = _padding_to_cover(size, kernel, stride, padding, dilation, output_size)
         windows = window_view(pad_spatial(x, pads, fill), kernel, stride, dilation, output_size)
@@ -166,19 +176,153 @@ class MaxPoolWithIndices(Op):
         values, offsets = _scan_maximum(candidates, _may_hold_nan(x))
         indices = first + offsets
         overlapping = any(s < d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
-        _remember_indices(ctx, x.shape, indices, overlapping)
-        return values, indices
+        _remember_indices(ctx, indices, overlapping)
+        return (values, indices) if return_indices else values
 
     @staticmethod
-    def backward(ctx, grad, grad_indices):
+    def backward(ctx, grad, grad_indices=None):
         (x,) = ctx.saved_tensors  # read by torch's max_pool2d_with_indices_backward
-        return depends_on(ScatterToIndices.apply(grad, input_shape=ctx.input_shape,
-                                                 indices=ctx.indices,
-                                                 overlapping=ctx.overlapping), x)
+        if ctx.positions is not None:
+            grad_input = ScatterToWindows.apply(grad, input_shape=ctx.input_shape,
+                                                kernel=ctx.kernel, positions=ctx.positions)
+        else:
+            grad_input = ScatterToIndices.apply(grad, input_shape=ctx.input_shape,
+                                                indices=ctx.indices, overlapping=ctx.overlapping)
+        return depends_on(grad_input, x)
 
 
-def _remember_indices(ctx, input_shape: tuple, indices: xp.ndarray, overlapping: bool) -> None:
-    ctx.input_shape, ctx.indices, ctx.overlapping = input_shape, indices, overlapping
+def _remember_indices(ctx, indices: xp.ndarray, overlapping: bool) -> None:
+    ctx.positions, ctx.indices, ctx.overlapping = None, indices, overlapping
+
+
+# -- windows that tile the input (stride = kernel, no padding or dilation) -------------------
+def _split_dim(array: xp.ndarray, dim: int, count: int, size: int) -> xp.ndarray:
+    """A view of ``array`` with dim ``dim`` split into (count, size), dropping any rest."""
+    step = array.strides[dim]
+    return xp.lib.stride_tricks.as_strided(
+        array, array.shape[:dim] + (count, size) + array.shape[dim + 1:],
+        array.strides[:dim] + (step * size, step) + array.strides[dim + 1:], writeable=False)
+
+
+def _scan_candidates(candidates: list, may_hold_nan: bool, dtype) -> tuple:
+    """(values, positions) of the maximum over ``candidates``, scanned in order as torch scans
+    a window (``val > max || isnan(val)``: the first maximum wins ties, the last NaN wins
+    over everything); NaN propagates through ``maximum`` to the values."""
+    values = positions = None
+    for number, candidate in enumerate(candidates[1:], 1):
+        current = candidates[0] if values is None else values
+        wins = candidate > current
+        if may_hold_nan:
+            wins |= xp.isnan(candidate)
+        if positions is None:
+            positions = wins.astype(dtype)
+            values = xp.maximum(current, candidate)
+        else:
+            xp.copyto(positions, number, where=wins)
+            xp.maximum(values, candidate, out=values)
+    if values is None:  # a window of one element
+        return xp.array(candidates[0]), xp.zeros(candidates[0].shape, dtype)
+    return values, positions
+
+
+def _tiled_maximum(x: xp.ndarray, kernel: tuple, output_size: tuple,
+                   may_hold_nan: bool) -> tuple:
+    """(values, positions) of max pooling over windows that tile ``x`` from its start, with
+    each maximum's row-major position in its window, in the smallest unsigned dtype.
+
+    The maximum is taken over the window's last dim first, then over the dims before it, so
+    that each pass runs over whole rows (strided views, no copies) instead of element by
+    element; this picks torch's winner: within a row the first maximum or the last NaN, and a
+    later row replaces an earlier one only with a greater value or a NaN."""
+    dtype = xp.min_scalar_type(math.prod(kernel) - 1)
+    values, positions, inner = x, None, 1
+    for axis in reversed(range(len(kernel))):
+        dim, count, size = 2 + axis, output_size[axis], kernel[axis]
+        rows = _split_dim(values, dim, count, size)
+        head = (slice(None),) * (dim + 1)
+        values, won = _scan_candidates([rows[head + (i,)] for i in range(size)],
+                                       may_hold_nan, dtype)
+        if positions is not None:  # the winning row's positions, then this dim's share
+            earlier = _split_dim(positions, dim, count, size)
+            chosen = earlier[head + (0,)].copy()
+            for i in range(1, size):
+                xp.copyto(chosen, earlier[head + (i,)], where=won == i)
+            won = chosen + won * dtype.type(inner)
+        positions = won
+        inner *= size
+    return values, positions
+
+
+def _window_coordinates(positions: xp.ndarray, kernel: tuple) -> list:
+    """The input coordinates (one int64 array per spatial dim) of row-major window
+    ``positions`` in windows that tile the input."""
+    coordinates, inner = [], math.prod(kernel)
+    spatial = len(kernel)
+    for axis, k in enumerate(kernel):
+        inner //= k
+        within = positions // inner % k if inner > 1 else positions % k
+        start = (xp.arange(positions.shape[2 + axis]) * k).reshape(
+            (-1,) + (1,) * (spatial - 1 - axis))
+        coordinates.append(start + within.astype(xp.int64))
+    return coordinates
+
+
+def _tile_view(array: xp.ndarray, kernel: tuple, output_size: tuple,
+               writeable: bool = False) -> xp.ndarray:
+    """A (N, C, o1, k1, o2, k2, ...) view of the windows that tile ``array`` (N, C, ...)."""
+    shape, strides = array.shape[:2], array.strides[:2]
+    for o, k, step in zip(output_size, kernel, array.strides[2:]):
+        shape += (o, k)
+        strides += (step * k, step)
+    return xp.lib.stride_tricks.as_strided(array, shape, strides, writeable=writeable)
+
+
+def _kernel_positions(kernel: tuple):
+    """(row-major number, index into ``_tile_view``) of each position in a window."""
+    for number, position in enumerate(itertools.product(*(range(k) for k in kernel))):
+        yield number, (slice(None),) * 2 + tuple(
+            item for p in position for item in (slice(None), p))
+
+
+class ScatterToWindows(Op):
+    """grad: grad gathered at the window positions"""
+
+    @staticmethod
+    def forward(ctx, grad, input_shape, kernel, positions):
+        ctx.input_shape, ctx.kernel, ctx.positions = input_shape, kernel, positions
+        out = xp.zeros(input_shape, dtype=grad.dtype)
+        tiles = _tile_view(out, kernel, positions.shape[2:], writeable=True)
+        # grad * mask is the fast way; 0 * inf would give NaN where the mask is 0
+        finite = bool(xp.isfinite(grad.sum()))
+        for number, index in _kernel_positions(kernel):
+            hit = positions == number
+            if finite:
+                xp.multiply(grad, hit, out=tiles[index])
+            else:
+                xp.copyto(tiles[index], grad, where=hit)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return GatherFromWindows.apply(grad, kernel=ctx.kernel, positions=ctx.positions)
+
+
+class GatherFromWindows(Op):
+    """self: grad put at the window positions"""
+
+    @staticmethod
+    def forward(ctx, x, kernel, positions):
+        ctx.input_shape, ctx.kernel, ctx.positions = x.shape, kernel, positions
+        tiles = _tile_view(x, kernel, positions.shape[2:])
+        out = xp.empty(positions.shape, dtype=x.dtype)
+        for number, index in _kernel_positions(kernel):
+            xp.copyto(out, tiles[index], where=positions == number)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ScatterToWindows.apply(grad, input_shape=ctx.input_shape, kernel=ctx.kernel,
+                                      positions=ctx.positions)
 
 
 class MaxPool1DWithIndices(MaxPoolWithIndices):
@@ -193,7 +337,7 @@ class AdaptiveMaxPool2D(MaxPoolWithIndices):
     """self: grad put at the argmax of each window (summed where windows share one)"""
 
     @staticmethod
-    def forward(ctx, x, output_size):
+    def forward(ctx, x, output_size, return_indices=True):
         size = x.shape[2:]
         # windows [floor(o * i / out), ceil((o + 1) * i / out)); shorter ones repeat their last
         # element, which changes neither the maximum nor its index
@@ -208,8 +352,9 @@ class AdaptiveMaxPool2D(MaxPoolWithIndices):
         candidates = ((windows[..., i, j], height[:, i, None] * size[1] + width[None, :, j],
                        None) for i in range(height.shape[1]) for j in range(width.shape[1]))
         values, indices = _scan_maximum(candidates, _may_hold_nan(x))
-        _remember_indices(ctx, x.shape, indices, True)
-        return values, indices
+        ctx.input_shape = x.shape
+        _remember_indices(ctx, indices, True)
+        return (values, indices) if return_indices else values
 
 
 class ScatterToIndices(Op):
@@ -256,11 +401,11 @@ def _max_pool(op: str, op_class: type, spatial: int, input: Tensor, kernel_size,
     input, unbatched = _pooled_input(op, input, spatial)
     kernel, stride, padding, dilation, output = _pool_geometry(
         op, input, kernel_size, stride, padding, dilation, ceil_mode)
-    values, indices = op_class.apply(input, kernel=kernel, stride=stride, padding=padding,
-                                     dilation=dilation, output_size=output)
+    out = op_class.apply(input, kernel=kernel, stride=stride, padding=padding,
+                         dilation=dilation, output_size=output, return_indices=return_indices)
     if unbatched:
-        values, indices = values.squeeze(0), indices.squeeze(0)
-    return (values, indices) if return_indices else values
+        out = tuple(o.squeeze(0) for o in out) if return_indices else out.squeeze(0)
+    return out
 
 
 def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
@@ -481,14 +626,14 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
         raise RuntimeError(f"{op}(): output_size must be positive, but got {list(output)}")
     if all(i % o == 0 for i, o in zip(size, output)):  # the windows tile the input
         kernel = tuple(i // o for i, o in zip(size, output))
-        values, indices = AdaptiveMaxPool2DTiled.apply(input, kernel=kernel, stride=kernel,
-                                                       padding=(0, 0), dilation=(1, 1),
-                                                       output_size=output)
+        out = AdaptiveMaxPool2DTiled.apply(input, kernel=kernel, stride=kernel, padding=(0, 0),
+                                           dilation=(1, 1), output_size=output,
+                                           return_indices=return_indices)
     else:
-        values, indices = AdaptiveMaxPool2D.apply(input, output_size=output)
+        out = AdaptiveMaxPool2D.apply(input, output_size=output, return_indices=return_indices)
     if unbatched:
-        values, indices = values.squeeze(0), indices.squeeze(0)
-    return (values, indices) if return_indices else values
+        out = tuple(o.squeeze(0) for o in out) if return_indices else out.squeeze(0)
+    return out
 
 
 class AdaptiveMaxPool2DTiled(MaxPoolWithIndices):
