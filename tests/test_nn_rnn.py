@@ -177,6 +177,72 @@ def test_dropout_with_one_layer_warns_as_torch():
         nn.LSTM(2, 3, num_layers=2, dropout=0.3)
 
 
+# -- the fused LSTM layer -------------------------------------------------------------------------
+def test_lstm_layer_is_torch_node_and_guards_its_saved_output(torch):
+    """A float32 LSTM layer is one node, named as torch's oneDNN layer; the output it keeps for
+    backward refuses in-place changes, as torch's, while h_n (a copy) may change."""
+    ours, theirs = build(leafgrad, "lstm"), build(torch, "lstm")
+    copy_weights(theirs, ours)
+    input = rng().standard_normal((SEQ, BATCH, INPUT)).astype(np.float32)
+    for library, module in ((leafgrad, ours), (torch, theirs)):
+        output, (h_n, _) = module(library.tensor(input, requires_grad=True))
+        assert output.grad_fn.name() == "MkldnnRnnLayerBackward0"
+        h_n.add_(1)
+        output.sum().backward(retain_graph=True)
+        output.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            output.sum().backward()
+
+
+@pytest.mark.parametrize("frozen", ["input", "weight_ih_l0", "weight_hh_l0", "bias_ih_l0",
+                                    "states"])
+def test_lstm_gradients_of_a_subset_of_inputs_match_torch(torch, frozen):
+    """Only the inputs that require grad get a gradient, each as torch's."""
+    theirs = build(torch, "lstm", bidirectional=True)
+    ours = build(leafgrad, "lstm", bidirectional=True)
+    copy_weights(theirs, ours)
+    generator = rng(3)
+    input = generator.standard_normal((SEQ, BATCH, INPUT)).astype(np.float32)
+    states = initial_state("lstm", 1, 2, BATCH, generator)
+    results = []
+    for library, module in ((leafgrad, ours), (torch, theirs)):
+        if frozen not in ("input", "states"):
+            getattr(module, frozen).requires_grad_(False)
+        x = library.tensor(input, requires_grad=frozen != "input")
+        hx = tuple(library.tensor(a, requires_grad=frozen != "states") for a in states)
+        output, (h_n, c_n) = module(x, hx)
+        (output.sum() + (h_n * c_n).sum()).backward()
+        results.append([t.grad for t in (x, *hx, *module.parameters())])
+    for a, b in zip(*results):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert_close(a, b)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_lstm_second_derivatives_match_torch_float64(torch, bidirectional):
+    """create_graph through the fused layer: the gradient of a function of the first gradients
+    equals torch's."""
+    theirs = build(torch, "lstm", num_layers=2, bidirectional=bidirectional).double()
+    ours = build(leafgrad, "lstm", num_layers=2, bidirectional=bidirectional).double()
+    copy_weights(theirs, ours)
+    generator = rng(5)
+    input = generator.standard_normal((SEQ, BATCH, INPUT))
+    states = initial_state("lstm", 2, 2 if bidirectional else 1, BATCH, generator)
+    results = []
+    for library, module in ((leafgrad, ours), (torch, theirs)):
+        x = library.tensor(input, requires_grad=True)
+        hx = tuple(library.tensor(a.astype(np.float64), requires_grad=True) for a in states)
+        output, (h_n, c_n) = module(x, hx)
+        loss = (output * output).sum() + (h_n * c_n).sum()
+        params = list(module.parameters())
+        first = library.autograd.grad(loss, [x, *hx, *params], create_graph=True)
+        penalty = sum((g * g).sum() for g in first)
+        results.append(library.autograd.grad(penalty, [x, *hx, *params]))
+    for a, b in zip(*results):
+        assert_close(a, b, rtol=1e-9, atol=1e-10)
+
+
 # -- cells -------------------------------------------------------------------------------------
 CELLS = {"rnn_tanh": ("RNNCell", {}), "rnn_relu": ("RNNCell", {"nonlinearity": "relu"}),
          "lstm": ("LSTMCell", {}), "gru": ("GRUCell", {})}

@@ -2,9 +2,10 @@
 
 They are built from differentiable tensor ops (linear, sigmoid, tanh, chunk, stack), so autograd
 and double backward come for free. As torch's CPU kernels do, each layer and direction projects
-the inputs of all time steps in one matmul; only the recurrent part loops over time. Gate orders
-and formulas follow torch: LSTM (i, f, g, o), GRU (r, z, n) with ``n = tanh(W_in x + b_in +
-r * (W_hn h + b_hn))`` and ``h' = (h - n) * z + n``.
+the inputs of all time steps in one matmul; only the recurrent part loops over time. An LSTM
+layer without projections runs as one fused op (``ops.rnn.lstm_layer``, as torch's oneDNN
+layer). Gate orders and formulas follow torch: LSTM (i, f, g, o), GRU (r, z, n) with
+``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))`` and ``h' = (h - n) * z + n``.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from leafgrad.nn import init
 from leafgrad.nn.module import Module
 from leafgrad.nn.parameter import Parameter
 from leafgrad.ops._checks import expect_tensor
+from leafgrad.ops.rnn import lstm_gates, lstm_layer
 from leafgrad.ops.shape import cat, stack
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -42,11 +44,7 @@ def _relu_step(projected: Tensor, state: tuple, w_hh: Tensor, b_hh: Tensor | Non
 
 def _lstm_step(projected: Tensor, state: tuple, w_hh: Tensor, b_hh: Tensor | None,
                w_hr: Tensor | None = None) -> tuple:
-    hidden, cell = state
-    in_gate, forget_gate, cell_gate, out_gate = (
-        F.linear(hidden, w_hh, b_hh) + projected).chunk(4, -1)
-    cell = F.sigmoid(forget_gate) * cell + F.sigmoid(in_gate) * F.tanh(cell_gate)
-    hidden = F.sigmoid(out_gate) * F.tanh(cell)
+    hidden, cell = lstm_gates(F.linear(state[0], w_hh, b_hh) + projected, state[1])
     if w_hr is not None:  # LSTM with projections: the hidden state is projected to proj_size
         hidden = F.linear(hidden, w_hr)
     return hidden, cell
@@ -72,6 +70,9 @@ def _run_direction(step: Callable[..., tuple], input: Tensor, state: tuple, weig
     """One layer in one direction over ``input`` (seq, batch, features): the stacked hidden
     states (seq, batch, hidden) and the final state."""
     w_ih, w_hh, b_ih, b_hh, w_hr = weights
+    if step is _lstm_step and w_hr is None:  # one fused op for the layer, as torch's kernel
+        output, hidden, cell = lstm_layer(input, *state, w_ih, w_hh, b_ih, b_hh, reverse)
+        return output, (hidden, cell)
     projected = F.linear(input, w_ih, b_ih).unbind(0)  # every time step in one matmul
     outputs: list = [None] * len(projected)
     for t in (reversed(range(len(projected))) if reverse else range(len(projected))):
