@@ -188,6 +188,7 @@ class Tensor:
             return
         if fn._retained is None:
             fn._retained = {}
+            fn._plain = False  # the engine's general path fills retained grads
         fn._retained[self._output_nr] = weakref.ref(self)
 
     @property
@@ -657,6 +658,7 @@ def _move_retained(tensor: Tensor, old_fn, old_output_nr: int) -> None:
     if new_fn is not None:
         if new_fn._retained is None:
             new_fn._retained = {}
+            new_fn._plain = False
         new_fn._retained[tensor._output_nr] = ref
 
 

@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from leafgrad._tensor import Tensor, _wrap
-from leafgrad.autograd.function import AccumulateGrad, materialize, run_backward_of
+from leafgrad.autograd.function import FREED_MESSAGE, AccumulateGrad, materialize, run_backward_of
 from leafgrad.autograd.grad_mode import STATE
 
 __all__ = ["backward", "grad"]
@@ -180,7 +180,11 @@ def _capture_key(t: Tensor):
 def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph: bool,
              accumulate: bool) -> list:
     # Root edges. A root that is a leaf feeds its own accumulator.
-    root_edges = [(_capture_key(t), g) for t, g in roots]
+    # Without create_graph, gradients travel between nodes as raw arrays: ops whose formula
+    # reads the same on arrays (``array_backward``) run on them directly, and the others get
+    # them wrapped as Tensors. With create_graph they stay Tensors, so formulas are recorded.
+    array_mode = not create_graph
+    root_edges = [(_capture_key(t), g._data if array_mode else g) for t, g in roots]
     dependencies: dict = {}  # node -> number of edges into it, for every node reached
     stack = []
     for (node, _), _ in root_edges:
@@ -208,54 +212,88 @@ def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph
         targets = {key[0] for key in captures}
         needed = _needed_nodes(dependencies, targets, root_edges, run_targets=accumulate)
 
-    # Pending gradients, per node: a list with one slot per output.
+    # Pending gradients, per node: a list with one slot per output. A node is ready, with its
+    # gradients, once every edge into it has delivered (or skipped) its gradient.
     buffers: dict = {}
     for (node, output_nr), gradient in root_edges:
         _add_to_buffer(buffers, node, output_nr, gradient)
-    ready = [node for node in {key[0]: None for key, _ in root_edges}
+    ready = [(node, buffers.pop(node)) for node in {key[0]: None for key, _ in root_edges}
              if dependencies.get(node, 0) == 0]
 
     prev_mode = STATE.enabled
     STATE.enabled = create_graph
+    plain_path = needed is None and not STATE.anomaly
     # derivative formulas meet inf * 0 and 0 / 0 at kinks, where torch gives nan silently
     with np.errstate(all="ignore"):
         try:
             while ready:
-                node = ready.pop()
-                grads = buffers.pop(node, None)
-                input_grads = None
-                if grads is not None:
-                    if needed is None or node in needed:
-                        input_grads = _run_node(node, grads, captures, results, retain_graph,
-                                                create_graph, accumulate)
-                    elif node in targets:  # autograd.grad only reads its gradient
-                        _capture_only(node, grads, captures, results, create_graph)
-                count = len(input_grads) if input_grads is not None else 0
-                for index, edge in enumerate(node._edges):
+                node, grads = ready.pop()
+                edges = node._edges
+                if grads is None:  # every gradient into it was None
+                    input_grads = None
+                elif plain_path and node._plain:
+                    # the common case, inlined: a built-in op with one output and no hooks
+                    if node._freed:
+                        raise RuntimeError(FREED_MESSAGE.format(node=node.name()))
+                    if not array_mode:
+                        input_grads = node.backward(node, *grads)
+                    elif node.array_backward:
+                        node._arrays = True  # its saved_tensors give arrays
+                        try:
+                            input_grads = node.backward(node, *grads)
+                        finally:
+                            node._arrays = False
+                    else:
+                        input_grads = _arrays_of(node.backward(node, *_tensors_of(grads)),
+                                                 node)
+                    if not retain_graph:
+                        if node._saved:
+                            node._saved = None
+                            node._freed = True
+                        if node._stashed:
+                            node._release()
+                elif needed is None or node in needed:
+                    if array_mode:
+                        grads = _tensors_of(grads)
+                    input_grads = _run_node(node, grads, captures, results, retain_graph,
+                                            create_graph, accumulate)
+                    if array_mode and input_grads is not None:
+                        input_grads = _arrays_of(input_grads, node)
+                else:
+                    input_grads = None
+                    if node in targets:  # autograd.grad only reads its gradient
+                        _capture_only(node, _tensors_of(grads) if array_mode else grads,
+                                      captures, results, create_graph)
+                if type(input_grads) is not tuple or len(input_grads) != len(edges):
+                    input_grads = _one_per_edge(input_grads, len(edges))
+                for edge, gradient in zip(edges, input_grads):
                     if edge is None:
                         continue
+                    # (NumPy's dtypes are singletons: `is not` rules out the rare cast cheaply,
+                    # and _conform looks again)
+                    if gradient is None:
+                        pass
+                    elif array_mode:
+                        if type(gradient) is not _ndarray or gradient.shape != edge[2] or \
+                                gradient.dtype is not edge[3]:
+                            gradient = _conform_array(gradient, edge, node, edges)
+                    elif type(gradient) is not Tensor or gradient._data.shape != edge[2] or \
+                            gradient._data.dtype is not edge[3]:
+                        gradient = _conform(gradient, edge, node, _index_of(edge, edges))
                     child = edge[0]
-                    if index < count:
-                        gradient = input_grads[index]
-                        if gradient is not None:
-                            if type(gradient) is not Tensor or gradient._data.shape != edge[2] \
-                                    or gradient._data.dtype != edge[3]:
-                                gradient = _conform(gradient, edge, node, index)
-                            slots = buffers.get(child)
-                            if slots is None:
-                                if child._output_meta is None:
-                                    buffers[child] = [gradient]
-                                else:
-                                    slots = buffers[child] = [None] * len(child._output_meta)
-                                    slots[edge[1]] = gradient
-                            else:
-                                existing = slots[edge[1]]
-                                slots[edge[1]] = gradient if existing is None else \
-                                    existing + gradient
                     remaining = dependencies[child] - 1
-                    dependencies[child] = remaining
-                    if remaining == 0:
-                        ready.append(child)
+                    if remaining:
+                        dependencies[child] = remaining
+                        if gradient is not None:
+                            _add_to_buffer(buffers, child, edge[1], gradient)
+                        continue
+                    slots = buffers.pop(child, None)
+                    if gradient is not None:
+                        if slots is None and child._output_meta is None:
+                            slots = [gradient]
+                        else:
+                            slots = _with_gradient(slots, child, edge[1], gradient)
+                    ready.append((child, slots))
         finally:
             STATE.enabled = prev_mode
     return results
@@ -294,14 +332,75 @@ def _needed_nodes(dependencies: dict, targets: set, root_edges: list, run_target
     return needed
 
 
+def _one_per_edge(input_grads, count: int) -> tuple:
+    """A backward's results as one entry per input edge: None for no result, a single result
+    as a tuple, missing trailing entries as None (extra ones are ignored, as before)."""
+    if input_grads is None:
+        return (None,) * count
+    if type(input_grads) is not tuple:
+        input_grads = (input_grads,)
+    return input_grads[:count] + (None,) * (count - len(input_grads))
+
+
+def _index_of(edge: tuple, edges: tuple) -> int:
+    """Which input ``edge`` is (for error messages)."""
+    return next(index for index, candidate in enumerate(edges) if candidate is edge)
+
+
 def _add_to_buffer(buffers: dict, node, output_nr: int, gradient: Tensor) -> None:
-    slots = buffers.get(node)
+    buffers[node] = _with_gradient(buffers.get(node), node, output_nr, gradient)
+
+
+def _with_gradient(slots: list | None, node, output_nr: int, gradient: Tensor) -> list:
+    """``slots`` (one per output of ``node``, made if None) with ``gradient`` added in."""
     if slots is None:
-        count = len(node._output_meta) if node._output_meta is not None else 1
-        slots = [None] * count
-        buffers[node] = slots
+        slots = [None] * (len(node._output_meta) if node._output_meta is not None else 1)
     existing = slots[output_nr]
     slots[output_nr] = gradient if existing is None else existing + gradient
+    return slots
+
+
+_ndarray = np.ndarray
+
+
+def _tensors_of(grads: list) -> list:
+    """Array-mode gradients wrapped for a node whose backward takes Tensors."""
+    wrapped = []
+    for array in grads:
+        if array is None:
+            wrapped.append(None)
+        else:
+            tensor = _wrap(array, False)
+            tensor._why_no_grad = "no_grad"  # as computed by a formula under no_grad
+            wrapped.append(tensor)
+    return wrapped
+
+
+def _arrays_of(grads, node) -> tuple:
+    """A Tensor backward's results as arrays (array mode); anything else is refused."""
+    if type(grads) is not tuple:
+        grads = (grads,)
+    arrays = []
+    for index, gradient in enumerate(grads):
+        if gradient is None:
+            arrays.append(None)
+        elif isinstance(gradient, Tensor):
+            arrays.append(gradient._data)
+        else:
+            _conform(gradient, None, node, index)  # raises the error for a non-Tensor
+    return tuple(arrays)
+
+
+def _conform_array(gradient, edge: tuple, node, edges: tuple):
+    """``_conform`` for array-mode gradients (NumPy may give a 0-d result as a scalar)."""
+    if type(gradient) is not _ndarray:
+        gradient = np.asarray(gradient)
+    shape, dtype = edge[2], edge[3]
+    if gradient.shape != shape:
+        gradient = _sum_to(_wrap(gradient, False), shape, node, _index_of(edge, edges))._data
+    if gradient.dtype != dtype:
+        gradient = gradient.astype(dtype)
+    return gradient
 
 
 def _conform(gradient, edge: tuple, node, index: int) -> Tensor:

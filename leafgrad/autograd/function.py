@@ -40,7 +40,10 @@ class _NeedsInputGrad:
     def __get__(self, node, owner=None):
         if node is None:
             return self
-        return tuple([edge is not None for edge in node._edges])
+        edges = node._edges
+        if len(edges) == 2:  # the commonest case, spelled out: it runs in most backward calls
+            return (edges[0] is not None, edges[1] is not None)
+        return tuple([edge is not None for edge in edges])
 
 
 class Node:
@@ -60,6 +63,14 @@ class Node:
     _output_meta = None  # ((shape, dtype), ...) for nodes with several outputs
     _materialize_grads = True
     _anomaly_trace = None
+    # True for a built-in op's node with one output and no hooks or retained grads, which the
+    # engine runs on its inlined path; anything that adds such extras sets it False.
+    _plain = False
+    # True for a built-in op whose backward formula reads the same on raw arrays: without
+    # create_graph the engine runs it on arrays (grads and saved values), skipping Tensor ops.
+    array_backward = False
+    _arrays = False  # set by the engine while such a backward runs on arrays
+    _stashed = True  # whether forward may have kept values on ctx (always so for Functions)
 
     def name(self) -> str:
         return type(self).__name__
@@ -86,17 +97,20 @@ class Node:
     def register_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(grad_inputs, grad_outputs)`` runs after this node and may return new
         grad_inputs."""
+        self._plain = False
         if self._hooks is None:
             self._hooks = {}
         return RemovableHandle(self._hooks, hook)
 
     def register_prehook(self, hook: Callable) -> RemovableHandle:
         """``hook(grad_outputs)`` runs before this node; it may return new grad_outputs."""
+        self._plain = False
         if self._pre_hooks is None:
             self._pre_hooks = {}
         return RemovableHandle(self._pre_hooks, hook)
 
     def _register_tensor_hook(self, output_nr: int, hook: Callable) -> RemovableHandle:
+        self._plain = False
         if self._tensor_pre_hooks is None:
             self._tensor_pre_hooks = {}
         return RemovableHandle(self._tensor_pre_hooks.setdefault(output_nr, {}), hook)
@@ -110,18 +124,29 @@ class Node:
         saved = self._saved
         if not saved:
             return ()
-        return tuple([unpack(self, entry) for entry in saved])
+        values = []
+        arrays = self._arrays  # the engine runs an array_backward formula on arrays
+        for entry in saved:
+            if entry is not None and entry[0] == INPUT and entry[1]._version_counter[0] == \
+                    entry[2]:
+                values.append(entry[1]._data if arrays else entry[1])  # the common case
+            else:
+                value = unpack(self, entry)
+                values.append(value._data if arrays and isinstance(value, Tensor) else value)
+        return tuple(values)
 
     def _release(self) -> None:
         """Drop what backward kept (saved tensors and arrays stashed on ctx), keep the edges."""
-        had_state = bool(self._saved)
-        self._saved = None
-        stash = self.__dict__
-        arrays = [k for k, v in stash.items() if type(v) in _ARRAY_TYPES]
-        for key in arrays:
-            del stash[key]
-        if had_state or arrays:
+        if self._saved:
+            self._saved = None
             self._freed = True
+        if self._stashed:
+            stash = self.__dict__
+            arrays = [key for key, value in stash.items() if type(value) in _ARRAY_TYPES]
+            for key in arrays:
+                del stash[key]
+            if arrays:
+                self._freed = True
 
 
 _ARRAY_TYPES = {Tensor, np.ndarray}  # what a ctx may stash besides plain values
@@ -214,6 +239,8 @@ class Op(Node, metaclass=_FunctionMeta):
     """
 
     _node_suffix = "Backward0"  # the grad_fn class is <Name>Backward0 unless node_name is set
+    _plain = True
+    _stashed = False  # apply() sets it when forward kept values on ctx
     saved_inputs: tuple = ()
     saves_output = False
     is_view = False  # the output aliases the (single) input's storage
@@ -228,46 +255,145 @@ class Op(Node, metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        arrays, requires, why = unpack_arguments(args)
+        # Every op's hot path: unpack_arguments and the graph edges are inlined into one pass
+        # over the arguments, and results are built without helper calls.
+        if not STATE.enabled:
+            return _apply_untracked(cls, args, kwargs)
+        arrays = []
+        edges = []
+        requires = False
+        why = None
+        for arg in args:
+            if isinstance(arg, Tensor):
+                if arg._base is not None:
+                    _refresh_view(arg)
+                data = arg._data
+                arrays.append(data)
+                if arg._requires_grad:
+                    requires = True
+                    fn = arg._grad_fn
+                    edges.append((arg._grad_accumulator() if fn is None else fn,
+                                  arg._output_nr, data.shape, data.dtype))
+                else:
+                    edges.append(None)
+                reason = arg._why_no_grad
+                if reason is not None and why != "volatile":
+                    why = reason
+            else:
+                arrays.append(arg)
+                edges.append(None)
         ctx = _new(cls._node_class)
         out = cls.forward(ctx, *arrays, **kwargs)
-        if requires and why != "volatile":
-            if STATE.enabled:
-                # Connect ctx into the graph (inlined: this is every recorded op's hot path).
-                edges = []
-                for arg in args:
-                    if isinstance(arg, Tensor) and arg._requires_grad:
-                        data = arg._data
-                        fn = arg._grad_fn  # views were refreshed by unpack_arguments
-                        edges.append((arg._grad_accumulator() if fn is None else fn,
-                                      arg._output_nr, data.shape, data.dtype))
-                    else:
-                        edges.append(None)
-                ctx._edges = tuple(edges)
-                if cls.saved_inputs:
-                    ctx._saved = [(INPUT, args[i], args[i]._version_counter[0])
-                                  if isinstance(args[i], Tensor) else (CONSTANT, args[i])
-                                  for i in cls.saved_inputs]
-                if type(out) is tuple or cls._special_outputs or STATE.anomaly:
-                    return _wrap_recorded_outputs(cls, ctx, args, out, kwargs)
-                result = _wrap(out, False)
-                if result._data.dtype.kind == "f":  # only floating outputs are differentiable
-                    result._requires_grad = True
-                    result._grad_fn = ctx
-                return result
-            why = "no_grad"
-        if type(out) is tuple:
-            result = tuple(_wrap(o, False) for o in out)
-            for tensor in result:
-                tensor._why_no_grad = why
+        if not requires or why == "volatile":
+            return _wrap_untracked(cls, out, why, args, kwargs)
+        if ctx.__dict__:
+            ctx._stashed = True  # _release looks there for arrays to drop
+        ctx._edges = tuple(edges)
+        if cls.saved_inputs:
+            ctx._saved = _saved_entries(cls.saved_inputs, args)
+        if type(out) is tuple or cls._special_outputs or STATE.anomaly:
+            return _wrap_recorded_outputs(cls, ctx, args, out, kwargs)
+        return _recorded_result(out, ctx)
+
+    @classmethod
+    def _apply_with_number(cls, tensor: Tensor, number):
+        """``apply(tensor, number)`` for a floating tensor and a Python number: the binary
+        operators' fast path, without the general loop over arguments."""
+        if tensor._base is not None or not tensor._requires_grad or not STATE.enabled or \
+                cls._special_outputs or STATE.anomaly:
+            return cls.apply(tensor, number)
+        ctx = _new(cls._node_class)
+        data = tensor._data
+        out = cls.forward(ctx, data, number)
+        if ctx.__dict__:
+            ctx._stashed = True
+        fn = tensor._grad_fn
+        ctx._edges = ((tensor._grad_accumulator() if fn is None else fn, tensor._output_nr,
+                       data.shape, data.dtype), None)
+        if cls.saved_inputs:
+            ctx._saved = _saved_entries(cls.saved_inputs, (tensor, number))
+        return _recorded_result(out, ctx)
+
+
+def _saved_entries(indices: tuple, args: tuple) -> list:
+    """The saved-tensor entries of a recorded op for the arguments at ``indices``."""
+    saved = []
+    for i in indices:
+        arg = args[i]
+        saved.append((INPUT, arg, arg._version_counter[0]) if isinstance(arg, Tensor)
+                     else (CONSTANT, arg))
+    return saved
+
+
+def _recorded_result(out, ctx) -> Tensor:
+    """The Tensor of a recorded op's single output (differentiable if floating)."""
+    if type(out) is not _ndarray:
+        out = _asarray(out)  # NumPy gives 0-d results as scalars
+    result = _new(Tensor)
+    result._data = out
+    result._output_nr = 0
+    result._version_counter = [0]
+    result._why_no_grad = None
+    result._grad = None
+    if out.dtype.kind == "f":  # only floating outputs are differentiable
+        result._requires_grad = True
+        result._grad_fn = ctx
+    else:
+        result._requires_grad = False
+        result._grad_fn = None
+    return result
+
+
+def _apply_untracked(cls, args: tuple, kwargs: dict):
+    """``Op.apply`` when grad mode is off (``no_grad``, backward formulas without
+    ``create_graph``): arrays in, an untracked result out."""
+    arrays = []
+    requires = False
+    why = None
+    for arg in args:
+        if isinstance(arg, Tensor):
+            arrays.append(arg._data)
+            if arg._requires_grad:
+                requires = True
+            reason = arg._why_no_grad
+            if reason is not None and why != "volatile":
+                why = reason
         else:
-            result = _wrap(out, False)
-            result._why_no_grad = why
-        if cls.is_view:
-            _mark_views(result, args[0], cls, kwargs)
-        return result
+            arrays.append(arg)
+    out = cls.forward(_new(cls._node_class), *arrays, **kwargs)
+    if requires and why != "volatile":
+        why = "no_grad"
+    if type(out) is tuple or cls.is_view:
+        return _wrap_untracked(cls, out, why, args, kwargs)
+    if type(out) is not _ndarray:
+        out = _asarray(out)  # NumPy gives 0-d results as scalars
+    result = _new(Tensor)
+    result._data = out
+    result._requires_grad = False
+    result._grad_fn = None
+    result._output_nr = 0
+    result._version_counter = [0]
+    result._why_no_grad = why
+    result._grad = None
+    return result
 
 
+def _wrap_untracked(cls, out, why: str | None, args: tuple, kwargs: dict):
+    """Wrap the results of an op that is not recorded; ``why`` says why (for error messages)."""
+    if type(out) is tuple:
+        result = tuple(_wrap(o, False) for o in out)
+        for tensor in result:
+            tensor._why_no_grad = why
+    else:
+        result = _wrap(out, False)
+        result._why_no_grad = why
+    if cls.is_view:
+        _mark_views(result, args[0], cls, kwargs)
+    return result
+
+
+_ndarray = np.ndarray
+_asarray = np.asarray
 _new = object.__new__
 
 
@@ -316,6 +442,7 @@ def _wrap_recorded_outputs(cls, ctx, args, out, kwargs):
         record_forward_trace(ctx)
     if type(out) is tuple:
         ctx._output_meta = tuple((o.shape, o.dtype) for o in out)
+        ctx._plain = False
         result = tuple(_wrap_output(o, ctx, i) for i, o in enumerate(out))
     else:
         result = _wrap_output(out, ctx, 0)
