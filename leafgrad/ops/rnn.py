@@ -29,11 +29,10 @@ def lstm_gates(gates: Tensor, cell: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def _sigmoid_(x: xp.ndarray) -> None:
-    """x = 1 / (1 + exp(-x)) in place; exp overflows to inf where x < -88 (float32), giving the
-    limit 0 exactly, so the warning is silenced."""
-    with xp.errstate(over="ignore"):
-        xp.negative(x, out=x)
-        xp.exp(x, out=x)
+    """x = 1 / (1 + exp(-x)) in place. exp overflows to inf where x < -88 (float32), which
+    gives the limit 0 exactly: callers silence that warning."""
+    xp.negative(x, out=x)
+    xp.exp(x, out=x)
     x += 1
     xp.reciprocal(x, out=x)
 
@@ -49,8 +48,8 @@ class LstmLayer(Op):
 
     The arrays of a step are feature-major, (features, batch): each gate is then a contiguous
     block of rows, and OpenBLAS multiplies W_hh (4H, H) by h^T (H, B) faster than h by W_hh^T
-    (the batch is small). The gates of all steps sit side by side in (4H, T * B) for the
-    products that take every step at once.
+    (the batch is small). Backward lays the gates' gradients of all steps side by side in
+    (4H, T * B) for the weight products that take every step at once.
     """
 
     node_name = "MkldnnRnnLayerBackward0"
@@ -71,17 +70,18 @@ class LstmLayer(Op):
         output = xp.empty((steps, batch, hidden), dtype=gates.dtype)
         recurrent = xp.empty((4 * hidden, batch), dtype=gates.dtype)  # one buffer for all steps
         h, c = hx.T, cx.T
-        for t in reversed(range(steps)) if reverse else range(steps):
-            step = gates[t]
-            step += xp.matmul(w_hh, h, out=recurrent)
-            in_gate, forget_gate, cell_gate, out_gate = _blocks(step, hidden)
-            _sigmoid_(step[:2 * hidden])  # the input and forget gates
-            xp.tanh(cell_gate, out=cell_gate)
-            _sigmoid_(out_gate)
-            c = xp.multiply(forget_gate, c, out=cells[t])
-            c += in_gate * cell_gate
-            xp.tanh(c, out=tanh_cells[t])
-            h = xp.multiply(out_gate, tanh_cells[t], out=output[t].T)
+        with xp.errstate(over="ignore"):  # the sigmoids' exp(-x) for x < -88 (float32)
+            for t in reversed(range(steps)) if reverse else range(steps):
+                step = gates[t]
+                step += xp.matmul(w_hh, h, out=recurrent)
+                in_gate, forget_gate, cell_gate, out_gate = _blocks(step, hidden)
+                _sigmoid_(step[:2 * hidden])  # the input and forget gates
+                xp.tanh(cell_gate, out=cell_gate)
+                _sigmoid_(out_gate)
+                c = xp.multiply(forget_gate, c, out=cells[t])
+                c += in_gate * cell_gate
+                xp.tanh(c, out=tanh_cells[t])
+                h = xp.multiply(out_gate, tanh_cells[t], out=output[t].T)
         ctx.gates, ctx.cells, ctx.tanh_cells = gates, cells, tanh_cells  # activated gates
         return output, h.T.copy(), c.T.copy()
 
@@ -90,11 +90,12 @@ class LstmLayer(Op):
         saved = ctx.saved_tensors  # the inputs, then the output
         if is_grad_enabled():
             return _differentiable_backward(ctx, saved, (grad_output, grad_hy, grad_cy))
-        input, w_ih, w_hh, _, b_hh, hx, cx, output = (s._data if s is not None else None
-                                                      for s in saved)
+        input, w_ih, w_hh, _, _, hx, cx, output = (s._data if s is not None else None
+                                                   for s in saved)
         gates, cells, tanh_cells = ctx.gates, ctx.cells, ctx.tanh_cells
         steps, batch, hidden = output.shape
         grad_gates = xp.empty((4 * hidden, steps * batch), dtype=gates.dtype)
+        step = xp.empty((4 * hidden, batch), dtype=gates.dtype)  # one step's, contiguous
         recurrent = xp.ascontiguousarray(w_hh.T)
         grad_h, grad_c = grad_hy._data.T.copy(), grad_cy._data.T.copy()
         grad_output = grad_output._data
@@ -102,22 +103,31 @@ class LstmLayer(Op):
         previous = 1 if ctx.reverse else -1  # from a step to the one that ran before it
         for t in range(steps) if ctx.reverse else reversed(range(steps)):
             cell_prev = cx.T if t == first else cells[t + previous]
-            in_gate, forget_gate, cell_gate, out_gate = _blocks(gates[t], hidden)
+            activated = gates[t]
+            in_gate, forget_gate, cell_gate, out_gate = _blocks(activated, hidden)
             tanh_cell = tanh_cells[t]
             grad_h += grad_output[t].T
             # c = f * c_prev + i * g and h = o * tanh(c): the cell's gradient from both
             grad_c += grad_h * out_gate * (1 - tanh_cell * tanh_cell)
-            step = grad_gates[:, t * batch:(t + 1) * batch]
+            # the activations' derivatives: s (1 - s) for the sigmoid gates (all four rows at
+            # once, then the cell gate's replaced), 1 - tanh^2 for the cell gate
+            xp.multiply(1 - activated, activated, out=step)
             d_in, d_forget, d_cell, d_out = _blocks(step, hidden)
-            # times the activations' derivatives: s' = s (1 - s), tanh' = 1 - tanh^2
-            xp.multiply(grad_c * cell_gate, in_gate * (1 - in_gate), out=d_in)
-            xp.multiply(grad_c * cell_prev, forget_gate * (1 - forget_gate), out=d_forget)
-            xp.multiply(grad_c * in_gate, 1 - cell_gate * cell_gate, out=d_cell)
-            xp.multiply(grad_h * tanh_cell, out_gate * (1 - out_gate), out=d_out)
+            xp.multiply(cell_gate, cell_gate, out=d_cell)
+            xp.subtract(1, d_cell, out=d_cell)
+            # times what multiplies each gate: g, c_prev, i by the cell's gradient; tanh(c) by h's
+            d_in *= cell_gate
+            d_forget *= cell_prev
+            d_cell *= in_gate
+            driven_by_cell = step[:3 * hidden].reshape(3, hidden, batch)  # i, f and g
+            driven_by_cell *= grad_c
+            d_out *= tanh_cell
+            d_out *= grad_h
             grad_c *= forget_gate
+            grad_gates[:, t * batch:(t + 1) * batch] = step
             grad_h = recurrent @ step
         needs = ctx.needs_input_grad
-        grad_input = grad_w_ih = grad_w_hh = grad_bias = None
+        grad_input = grad_w_ih = grad_w_hh = grad_b_ih = grad_b_hh = None
         if needs[0]:
             grad_input = (grad_gates.T @ w_ih).reshape(input.shape)
         if needs[1]:
@@ -129,10 +139,11 @@ class LstmLayer(Op):
             else:
                 h_prev = xp.concatenate((hx[None], output[:-1]))
             grad_w_hh = grad_gates @ h_prev.reshape(steps * batch, hidden)
-        if b_hh is not None and (needs[3] or needs[4]):
-            grad_bias = grad_gates.sum(1)
-        grads = (grad_input, grad_w_ih, grad_w_hh, grad_bias if needs[3] else None,
-                 (grad_bias.copy() if needs[3] else grad_bias) if needs[4] else None,
+        if needs[3]:
+            grad_b_ih = grad_gates.sum(1)
+        if needs[4]:  # its own array: the two biases' .grad must not share memory
+            grad_b_hh = grad_b_ih.copy() if needs[3] else grad_gates.sum(1)
+        grads = (grad_input, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh,
                  xp.ascontiguousarray(grad_h.T) if needs[5] else None,
                  xp.ascontiguousarray(grad_c.T) if needs[6] else None)
         return tuple(_wrap(g, False) if g is not None else None for g in grads)
