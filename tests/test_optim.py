@@ -159,6 +159,28 @@ def test_gradients_from_backward_match_torch(torch):
             np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
 
 
+@pytest.mark.parametrize("kwargs", [dict(lr=0.1), dict(lr=0.1, momentum=0.9),
+                                    dict(lr=0.1, momentum=0.9, dampening=0.2, weight_decay=0.01),
+                                    dict(lr=0.1, momentum=0.9, nesterov=True, maximize=True)])
+def test_sgd_on_large_and_transposed_gradients_matches_torch(torch, kwargs):
+    """SGD updates big parameters slice by slice (for the cache) and others whole (a transposed
+    gradient): both follow torch's trajectory."""
+    generator = np.random.default_rng(0)
+    start = [generator.standard_normal(shape) for shape in ((300, 700), (40, 30))]
+    grads = [[generator.standard_normal(a.shape) for a in start] for _ in range(3)]
+    results = []
+    for lib in (leafgrad, torch):
+        params = [lib.tensor(a, requires_grad=True) for a in start]
+        opt = lib.optim.SGD(params, **kwargs)
+        for step in grads:
+            params[0].grad = lib.tensor(step[0])
+            params[1].grad = lib.tensor(step[1].T.copy()).t()  # column-major
+            opt.step()
+        results.append([p.detach().numpy() for p in params])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
 # -- LBFGS ------------------------------------------------------------------------------------
 def rosenbrock(x):
     return (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()

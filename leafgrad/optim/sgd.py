@@ -13,6 +13,7 @@ from leafgrad.optim.optimizer import (
     _gradient,
     _modified,
     _params_with_grad,
+    _slices,
     _to_scalar,
 )
 
@@ -66,20 +67,23 @@ class SGD(Optimizer):
             weight_decay, nesterov = group["weight_decay"], group["nesterov"]
             for p in _params_with_grad(group):
                 grad = _gradient(p, group["maximize"], weight_decay)
-                if momentum != 0:
-                    state = self.state[p]
-                    buffer = state.get("momentum_buffer")
-                    if buffer is None:
-                        # torch starts the buffer at the first gradient, undamped
-                        state["momentum_buffer"] = buffer = _wrap(np.array(grad, copy=True),
-                                                                  False)
-                    else:
-                        buffer._data *= momentum
+                if momentum == 0:
+                    for param, step in _slices(p._data, grad):
+                        param -= lr * step
+                    _modified(p)
+                    continue
+                state = self.state[p]
+                buffer = state.get("momentum_buffer")
+                first = buffer is None
+                if first:  # torch starts the buffer at the first gradient, undamped
+                    buffer = state["momentum_buffer"] = _wrap(np.array(grad, copy=True), False)
+                for param, g, b in _slices(p._data, grad, buffer._data):
+                    if not first:
+                        b *= momentum
                         if dampening == 0:  # the common case: no scaled copy of the gradient
-                            buffer._data += grad
+                            b += g
                         else:
-                            buffer._data += (1 - dampening) * grad
-                    grad = grad + momentum * buffer._data if nesterov else buffer._data
-                p._data -= lr * grad
+                            b += (1 - dampening) * g
+                    param -= lr * (g + momentum * b if nesterov else b)
                 _modified(p)
         return loss
