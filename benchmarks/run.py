@@ -361,13 +361,14 @@ def _node_state(node):
 
 
 def _arrays_in(value):
-    """The arrays in a saved value: an array, a Tensor's array, or those in a tuple or list."""
+    """The arrays in a saved value: an array, a Tensor's array, or those in a tuple, list or
+    dict."""
     if isinstance(value, np.ndarray):
         yield value
     elif isinstance(value, lg.Tensor):
         yield value._data
-    elif isinstance(value, (tuple, list)):
-        for item in value:
+    elif isinstance(value, (tuple, list, dict)):
+        for item in value.values() if isinstance(value, dict) else value:
             yield from _arrays_in(item)
 
 
