@@ -12,6 +12,7 @@ The windows are ``as_strided`` views (no Python loop over output positions); sca
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from typing import NamedTuple
@@ -37,14 +38,6 @@ def pad_spatial(x: xp.ndarray, padding: tuple, value=0) -> xp.ndarray:
     return out
 
 
-def crop_spatial(x: xp.ndarray, padding: tuple, size: tuple) -> xp.ndarray:
-    """The inverse of ``pad_spatial``: the ``size`` block after the ``lo`` padding."""
-    if not any(lo or hi for lo, hi in padding) and x.shape[2:] == tuple(size):
-        return x
-    return xp.ascontiguousarray(x[(slice(None), slice(None)) + tuple(
-        slice(lo, lo + s) for s, (lo, _) in zip(size, padding))])
-
-
 def window_view(x: xp.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
                 output_size: tuple, lead: int = 2) -> xp.ndarray:
     """A read-only view of ``x`` (``lead`` leading dims, the spatial dims, then any others)
@@ -58,16 +51,41 @@ def window_view(x: xp.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
     return xp.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
 
 
-def add_windows(target: xp.ndarray, cols: xp.ndarray, kernel: tuple, stride: tuple,
-                dilation: tuple, output_size: tuple, lead: int = 2) -> None:
-    """The adjoint of ``window_view`` (col2im): ``target[n, c, p*stride + k*dilation] +=
-    cols[n, c, k, p]`` for every kernel position ``k`` (one strided add each). The spatial
-    dims follow ``lead`` leading dims; any dims after them are carried along."""
+def scatter_windows(cols: xp.ndarray, size: tuple, kernel: tuple, stride: tuple,
+                    dilation: tuple, padding: tuple, output_size: tuple,
+                    lead: int = 2) -> xp.ndarray:
+    """The adjoint of ``window_view`` over a padded input (col2im), straight into the unpadded
+    one: ``out[..., p*stride + k*dilation - lo, ...] += cols[..., k, p, ...]`` for every kernel
+    position ``k`` (one strided add each), dropping what falls on the padding. The spatial dims
+    follow ``lead`` leading dims; any dims after them are carried along. A kernel position
+    whose windows cover the whole input is copied in first instead of added to zeros."""
     head = (slice(None),) * lead
-    for k in itertools.product(*(range(size) for size in kernel)):
-        where = tuple(slice(i * d, i * d + s * (o - 1) + 1, s)
-                      for i, d, s, o in zip(k, dilation, stride, output_size))
-        target[head + where] += cols[head + k]
+    places, full = [], None
+    for k in itertools.product(*(range(n) for n in kernel)):
+        source, target = [], []
+        for i, s, d, (lo, _), o, extent in zip(k, stride, dilation, padding, output_size, size):
+            first = max(0, -((i * d - lo) // s))  # the first window inside the input here
+            last = min(o - 1, (extent - 1 + lo - i * d) // s)
+            start = first * s + i * d - lo
+            source.append(slice(first, last + 1))
+            target.append(slice(start, start + (last - first) * s + 1, s))
+        if any(sl.stop <= sl.start for sl in source):
+            continue
+        place = (head + k + tuple(source), head + tuple(target))
+        if full is None and all(s == 1 and t.start == 0 and t.stop == extent
+                                for s, t, extent in zip(stride, target, size)):
+            full = place
+        else:
+            places.append(place)
+    shape = cols.shape[:lead] + tuple(size) + cols.shape[lead + 2 * len(kernel):]
+    if full is None:
+        out = xp.zeros(shape, dtype=cols.dtype)
+    else:
+        out = xp.empty(shape, dtype=cols.dtype)
+        out[...] = cols[full[0]]
+    for source, target in places:
+        out[target] += cols[source]
+    return out
 
 
 def expand_param(value, n: int, name: str, op: str) -> tuple:
@@ -221,22 +239,16 @@ class ConvolutionTranspose(Op):
         channels = w.shape[1] * groups
         kernel, output_size = geometry.kernel, geometry.output_size
         weights = w.reshape(groups, per_group, -1).transpose(0, 2, 1)
-        padded_size = tuple(s + lo + hi for s, (lo, hi) in zip(geometry.input_size,
-                                                                geometry.padding))
+        scatter = functools.partial(scatter_windows, size=geometry.input_size, kernel=kernel,
+                                    stride=geometry.stride, dilation=geometry.dilation,
+                                    padding=geometry.padding, output_size=output_size)
         if _batch_last(geometry):
             cols = xp.matmul(weights, _grad_rows(y, groups)).reshape(
                 (channels,) + kernel + output_size + (n,))
-            padded = xp.zeros((channels,) + padded_size + (n,), dtype=cols.dtype)
-            add_windows(padded, cols, kernel, geometry.stride, geometry.dilation, output_size,
-                        lead=1)
-            inside = padded[(slice(None),) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(
-                geometry.input_size, geometry.padding))]
-            return _batch_first(inside, bias)
+            return _batch_first(scatter(cols, lead=1), bias)
         cols = xp.matmul(weights, y.reshape(n, groups, per_group, -1)).reshape(
             (n, channels) + kernel + output_size)
-        padded = xp.zeros((n, channels) + padded_size, dtype=cols.dtype)
-        add_windows(padded, cols, kernel, geometry.stride, geometry.dilation, output_size)
-        return _add_bias(crop_spatial(padded, geometry.padding, geometry.input_size), bias)
+        return _add_bias(scatter(cols), bias)
 
     @staticmethod
     def backward(ctx, grad):

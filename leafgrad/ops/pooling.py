@@ -19,7 +19,7 @@ from leafgrad._tensor import Tensor
 from leafgrad.autograd.function import Op
 from leafgrad.ops._checks import expect_tensor
 from leafgrad.ops._nn_utils import depends_on, int_tuple
-from leafgrad.ops.conv import add_windows, crop_spatial, pad_spatial, window_view
+from leafgrad.ops.conv import pad_spatial, scatter_windows, window_view
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
            "adaptive_max_pool2d", "interpolate"]
@@ -487,12 +487,10 @@ class AvgPoolBackward(Op):
             spread = xp.expand_dims(share, tuple(range(3, 3 + 2 * spatial, 2)))
             shape = _tiled_shape((n, c) + tuple(input_size), kernel)
             return xp.broadcast_to(spread, shape).reshape((n, c) + tuple(input_size))
-        padded = xp.zeros((n, c) + tuple(i + lo + hi for i, (lo, hi) in zip(input_size, pads)),
-                          dtype=grad.dtype)
         cols = xp.broadcast_to(xp.expand_dims(share, tuple(range(2, 2 + spatial))),
                                (n, c) + tuple(kernel) + share.shape[2:])
-        add_windows(padded, cols, kernel, stride, (1,) * spatial, share.shape[2:])
-        return crop_spatial(padded, pads, input_size)
+        return scatter_windows(cols, tuple(input_size), kernel, stride, (1,) * spatial, pads,
+                               share.shape[2:])
 
     @staticmethod
     def backward(ctx, grad):
