@@ -244,9 +244,12 @@ def _tiled_maximum(x: xp.ndarray, kernel: tuple, output_size: tuple,
                                        may_hold_nan, dtype)
         if positions is not None:  # the winning row's positions, then this dim's share
             earlier = _split_dim(positions, dim, count, size)
-            chosen = earlier[head + (0,)].copy()
-            for i in range(1, size):
-                xp.copyto(chosen, earlier[head + (i,)], where=won == i)
+            first = earlier[head + (0,)]
+            chosen = first.copy()
+            for i in range(1, size):  # selected by arithmetic, much faster than copyto(where=)
+                step = earlier[head + (i,)] - first  # (modulo 2**bits: the sum ends in range)
+                step *= won == i
+                chosen += step
             won = chosen + won * dtype.type(inner)
         positions = won
         inner *= size
