@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from leafgrad._tensor import Tensor, _wrap
-from leafgrad.autograd.function import FREED_MESSAGE, AccumulateGrad, materialize, run_backward_of
+from leafgrad.autograd.function import AccumulateGrad, materialize, run_backward_of
 from leafgrad.autograd.grad_mode import STATE
 
 __all__ = ["backward", "grad"]
@@ -212,8 +212,9 @@ def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph
         targets = {key[0] for key in captures}
         needed = _needed_nodes(dependencies, targets, root_edges, run_targets=accumulate)
 
-    # Pending gradients, per node: a list with one slot per output. A node is ready, with its
-    # gradients, once every edge into it has delivered (or skipped) its gradient.
+    # Pending gradients, per node: the gradient itself for a node with one output, else a list
+    # with one slot per output. A node is ready, with its gradients, once every edge into it has
+    # delivered (or skipped) its gradient.
     buffers: dict = {}
     for (node, output_nr), gradient in root_edges:
         _add_to_buffer(buffers, node, output_nr, gradient)
@@ -232,27 +233,29 @@ def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph
                 if grads is None:  # every gradient into it was None
                     input_grads = None
                 elif plain_path and node._plain:
-                    # the common case, inlined: a built-in op with one output and no hooks
-                    if node._freed:
-                        raise RuntimeError(FREED_MESSAGE.format(node=node.name()))
+                    # the common case, inlined: a built-in op with one output, no hooks, not
+                    # freed (freeing clears _plain; the general path then reports it)
                     if not array_mode:
-                        input_grads = node.backward(node, *grads)
+                        input_grads = node.backward(node, grads)
                     elif node.array_backward:
                         node._arrays = True  # its saved_tensors give arrays
                         try:
-                            input_grads = node.backward(node, *grads)
+                            input_grads = node.backward(node, grads)
                         finally:
                             node._arrays = False
                     else:
-                        input_grads = _arrays_of(node.backward(node, *_tensors_of(grads)),
+                        input_grads = _arrays_of(node.backward(node, *_tensors_of([grads])),
                                                  node)
                     if not retain_graph:
                         if node._saved:
                             node._saved = None
                             node._freed = True
+                            node._plain = False
                         if node._stashed:
                             node._release()
                 elif needed is None or node in needed:
+                    if node._output_meta is None:
+                        grads = [grads]
                     if array_mode:
                         grads = _tensors_of(grads)
                     input_grads = _run_node(node, grads, captures, results, retain_graph,
@@ -261,6 +264,8 @@ def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph
                         input_grads = _arrays_of(input_grads, node)
                 else:
                     input_grads = None
+                    if node._output_meta is None:
+                        grads = [grads]
                     if node in targets:  # autograd.grad only reads its gradient
                         _capture_only(node, _tensors_of(grads) if array_mode else grads,
                                       captures, results, create_graph)
@@ -287,13 +292,10 @@ def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph
                         if gradient is not None:
                             _add_to_buffer(buffers, child, edge[1], gradient)
                         continue
-                    slots = buffers.pop(child, None)
+                    pending = buffers.pop(child, None)
                     if gradient is not None:
-                        if slots is None and child._output_meta is None:
-                            slots = [gradient]
-                        else:
-                            slots = _with_gradient(slots, child, edge[1], gradient)
-                    ready.append((child, slots))
+                        pending = _with_gradient(pending, child, edge[1], gradient)
+                    ready.append((child, pending))
         finally:
             STATE.enabled = prev_mode
     return results
@@ -351,13 +353,16 @@ def _add_to_buffer(buffers: dict, node, output_nr: int, gradient: Tensor) -> Non
     buffers[node] = _with_gradient(buffers.get(node), node, output_nr, gradient)
 
 
-def _with_gradient(slots: list | None, node, output_nr: int, gradient: Tensor) -> list:
-    """``slots`` (one per output of ``node``, made if None) with ``gradient`` added in."""
-    if slots is None:
-        slots = [None] * (len(node._output_meta) if node._output_meta is not None else 1)
-    existing = slots[output_nr]
-    slots[output_nr] = gradient if existing is None else existing + gradient
-    return slots
+def _with_gradient(pending, node, output_nr: int, gradient):
+    """``pending`` (a one-output node's gradient, else one slot per output; None for nothing
+    yet) with ``gradient`` added in."""
+    if node._output_meta is None:
+        return gradient if pending is None else pending + gradient
+    if pending is None:
+        pending = [None] * len(node._output_meta)
+    existing = pending[output_nr]
+    pending[output_nr] = gradient if existing is None else existing + gradient
+    return pending
 
 
 _ndarray = np.ndarray

@@ -12,6 +12,7 @@ return Tensors and call ``ctx.save_for_backward``.
 """
 from __future__ import annotations
 
+import dis
 import functools
 from typing import Callable
 
@@ -70,7 +71,7 @@ class Node:
     # create_graph the engine runs it on arrays (grads and saved values), skipping Tensor ops.
     array_backward = False
     _arrays = False  # set by the engine while such a backward runs on arrays
-    _stashed = True  # whether forward may have kept values on ctx (always so for Functions)
+    _stashed = True  # whether forward may keep values on ctx (set per class from its code)
 
     def name(self) -> str:
         return type(self).__name__
@@ -147,6 +148,8 @@ class Node:
                 del stash[key]
             if arrays:
                 self._freed = True
+        if self._freed:
+            self._plain = False  # the engine's general path reports a freed node
 
 
 _ARRAY_TYPES = {Tensor, np.ndarray}  # what a ctx may stash besides plain values
@@ -226,6 +229,20 @@ class _FunctionMeta(type):
         # read once here rather than on every call: whether outputs need more than wrapping
         cls._special_outputs = bool(getattr(cls, "is_view", False) or
                                     getattr(cls, "saves_output", False))
+        # a forward that never names its ctx keeps nothing there for _release to look for
+        # (looking would cost every node a dict)
+        cls._stashed = _uses_first_argument(cls.forward)
+
+
+def _uses_first_argument(function) -> bool:
+    """Whether ``function``'s code reads its first argument (directly or from a closure)."""
+    code = getattr(function, "__code__", None)
+    if code is None or not code.co_argcount:
+        return True
+    name = code.co_varnames[0]
+    return name in code.co_cellvars or any(
+        instruction.argval == name for instruction in dis.get_instructions(code)
+        if instruction.opname in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_CLOSURE"))
 
 
 class Op(Node, metaclass=_FunctionMeta):
@@ -240,7 +257,6 @@ class Op(Node, metaclass=_FunctionMeta):
 
     _node_suffix = "Backward0"  # the grad_fn class is <Name>Backward0 unless node_name is set
     _plain = True
-    _stashed = False  # apply() sets it when forward kept values on ctx
     saved_inputs: tuple = ()
     saves_output = False
     is_view = False  # the output aliases the (single) input's storage
@@ -286,8 +302,6 @@ class Op(Node, metaclass=_FunctionMeta):
         out = cls.forward(ctx, *arrays, **kwargs)
         if not requires or why == "volatile":
             return _wrap_untracked(cls, out, why, args, kwargs)
-        if ctx.__dict__:
-            ctx._stashed = True  # _release looks there for arrays to drop
         ctx._edges = tuple(edges)
         if cls.saved_inputs:
             ctx._saved = _saved_entries(cls.saved_inputs, args)
@@ -296,23 +310,28 @@ class Op(Node, metaclass=_FunctionMeta):
         return _recorded_result(out, ctx)
 
     @classmethod
-    def _apply_with_number(cls, tensor: Tensor, number):
-        """``apply(tensor, number)`` for a floating tensor and a Python number: the binary
-        operators' fast path, without the general loop over arguments."""
-        if tensor._base is not None or not tensor._requires_grad or not STATE.enabled or \
-                cls._special_outputs or STATE.anomaly:
-            return cls.apply(tensor, number)
-        ctx = _new(cls._node_class)
-        data = tensor._data
-        out = cls.forward(ctx, data, number)
-        if ctx.__dict__:
-            ctx._stashed = True
-        fn = tensor._grad_fn
-        ctx._edges = ((tensor._grad_accumulator() if fn is None else fn, tensor._output_nr,
-                       data.shape, data.dtype), None)
-        if cls.saved_inputs:
-            ctx._saved = _saved_entries(cls.saved_inputs, (tensor, number))
-        return _recorded_result(out, ctx)
+    def with_number(cls) -> Callable:
+        """A function computing ``cls.apply(tensor, number)`` for a tensor that requires grad
+        and a Python number: the binary operators' fast path, with the class's parts looked up
+        once and no general loop over arguments."""
+        apply, node_class, forward = cls.apply, cls._node_class, cls.forward
+        saved_inputs = cls.saved_inputs
+        if cls._special_outputs:
+            return apply
+
+        def apply_with_number(tensor: Tensor, number):
+            if tensor._base is not None or not STATE.enabled or STATE.anomaly:
+                return apply(tensor, number)
+            ctx = _new(node_class)
+            data = tensor._data
+            out = forward(ctx, data, number)
+            fn = tensor._grad_fn
+            ctx._edges = ((tensor._grad_accumulator() if fn is None else fn,
+                           tensor._output_nr, data.shape, data.dtype), None)
+            if saved_inputs:
+                ctx._saved = _saved_entries(saved_inputs, (tensor, number))
+            return _recorded_result(out, ctx)
+        return apply_with_number
 
 
 def _saved_entries(indices: tuple, args: tuple) -> list:

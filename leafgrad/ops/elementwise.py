@@ -132,37 +132,63 @@ def _check_shapes(op_name: str, *operands) -> None:
 
 # -- arithmetic ----------------------------------------------------------------------------
 class Add(Op):
-    """self: grad;  other: grad * alpha"""
+    """self: grad;  other: grad"""
 
     array_backward = True
-    alpha = 1  # ctx.alpha unless the call gives another (one stash less on the hot path)
 
     @staticmethod
-    def forward(ctx, a, b, alpha=1):
-        if alpha != 1:
-            ctx.alpha = alpha
-        return a + b if alpha == 1 else a + b * alpha
+    def forward(ctx, a, b):
+        return a + b
 
     @staticmethod
     def backward(ctx, grad):
-        return grad, (grad if ctx.alpha == 1 else grad * ctx.alpha)
+        return grad, grad
+
+
+class AddScaled(Op):
+    """``add(..., alpha=...)``: self: grad;  other: grad * alpha"""
+
+    node_name = "AddBackward0"
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, a, b, alpha):
+        ctx.alpha = alpha
+        return a + b * alpha
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad * ctx.alpha
 
 
 class Sub(Op):
-    """self: grad;  other: -grad * alpha"""
+    """self: grad;  other: -grad"""
 
     array_backward = True
-    alpha = 1  # ctx.alpha unless the call gives another (one stash less on the hot path)
 
     @staticmethod
-    def forward(ctx, a, b, alpha=1):
-        if alpha != 1:
-            ctx.alpha = alpha
-        return a - b if alpha == 1 else a - b * alpha
+    def forward(ctx, a, b):
+        return a - b
 
     @staticmethod
     def backward(ctx, grad):
-        return grad, (-grad if ctx.alpha == 1 else grad * -ctx.alpha)
+        return grad, -grad
+
+
+class SubScaled(Op):
+    """``sub(..., alpha=...)``: self: grad;  other: -grad * alpha"""
+
+    node_name = "SubBackward0"
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, a, b, alpha):
+        ctx.alpha = alpha
+        return a - b * alpha
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad * -ctx.alpha
 
 
 class Mul(Op):
@@ -1268,7 +1294,7 @@ def add(input, other, *, alpha=1):
     """``input + alpha * other`` with broadcasting and torch's type promotion."""
     if alpha != 1:
         (input, other), _ = promote(input, other, op_name="add")
-        return Add.apply(input, other, alpha=alpha)
+        return AddScaled.apply(input, other, alpha=alpha)
     return _binary(Add, "add", input, other)
 
 
@@ -1285,7 +1311,7 @@ def sub(input, other, *, alpha=1):
                            "operator instead.")
     if alpha != 1:
         (input, other), _ = promote(input, other, op_name="sub")
-        return Sub.apply(input, other, alpha=alpha)
+        return SubScaled.apply(input, other, alpha=alpha)
     return _binary(Sub, "sub", input, other)
 
 
@@ -1680,10 +1706,11 @@ def _operator(function):
 def _binary_operator(op_class, op_name: str):
     """``_operator`` for the hottest operators (``+``, ``*``), with ``_binary``'s commonest
     fast path inlined: two calls less per op."""
-    apply_with_number = op_class._apply_with_number
+    apply_with_number = op_class.with_number()
 
     def method(self, other):
-        if (type(other) is float or type(other) is int) and self._data.dtype.kind == "f":
+        # (a tensor that requires grad is floating, so a Python number needs no promotion)
+        if (type(other) is float or type(other) is int) and self._requires_grad:
             return apply_with_number(self, other)
         try:
             return _binary(op_class, op_name, self, other)
