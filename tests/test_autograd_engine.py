@@ -299,3 +299,60 @@ def test_backward_with_create_graph_never_stores_the_callers_gradient():  # revi
     assert y.grad is not gradient
     y.grad.add_(1)
     assert gradient.tolist() == [1.0, 1.0]
+
+
+# -- array mode: without create_graph, gradients travel as arrays ---------------------------
+ARRAY_FORMULA_PROGRAMS = {
+    "arithmetic": lambda x, y: ((x * y + 2.0) / (y + 3.0) - x).sum(),
+    "alpha": lambda x, y: (leafgrad.add(x, y, alpha=2.5) * leafgrad.sub(x, y, alpha=-0.5)).sum(),
+    "unary": lambda x, y: (x.exp() + (y * y + 1).log() + (x * x + 1).sqrt() + x.tanh()
+                           + y.sigmoid() + (x * x + 1).rsqrt() + x.square() - (-y)).sum(),
+    "more unary": lambda x, y: ((y * y + 1).reciprocal() + (x * 0.1).tan() + x.atan()
+                                + x.exp2() + x.expm1() + (y * y + 1).log2()
+                                + (y * y + 1).log10() + (y * y).log1p()).sum(),
+    "broadcast": lambda x, y: (x * y.reshape(1, 3) + x.sum(0, keepdim=True)).sum(),
+    "zero-dim": lambda x, y: (x[0, 0] * y[1] + x[1, 2] * 3.0).exp(),
+}
+
+
+@pytest.mark.parametrize("name", ARRAY_FORMULA_PROGRAMS)
+def test_array_mode_gives_the_recorded_formulas_gradients(name):
+    """backward() runs the array_backward formulas on raw arrays; autograd.grad with
+    create_graph runs the same formulas as Tensor ops: both give the same gradients."""
+    program = ARRAY_FORMULA_PROGRAMS[name]
+    x = leaf(np.linspace(-1, 1, 6).reshape(2, 3))
+    y = leaf([0.5, -1.5, 2.0])
+    program(x, y).backward()
+    recorded = leafgrad.autograd.grad(program(x, y), (x, y), create_graph=True)
+    for tensor, expected in zip((x, y), recorded):
+        assert type(tensor.grad) is leafgrad.Tensor and tensor.grad.dtype == tensor.dtype
+        assert tensor.grad.shape == tensor.shape
+        np.testing.assert_allclose(tensor.grad.numpy(), expected.detach().numpy(), rtol=1e-6)
+        assert expected.requires_grad  # the create_graph path was recorded
+
+
+def test_array_mode_keeps_the_checks_of_saved_tensors():
+    x = leaf([1.0, 2.0])
+    y = x * 3.0
+    z = y * y  # saves y
+    y.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.sum().backward()
+    w = x * x
+    loss = w.sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        loss.backward()
+
+
+def test_array_mode_hands_tensors_to_hooks_and_casts_to_input_dtype():
+    x = leaf([1.0, 2.0], dtype=leafgrad.float32)
+    seen = []
+    y = x * 2.0
+    y.register_hook(lambda grad: seen.append(grad) or grad * 10)
+    y.grad_fn.register_hook(lambda inputs, outputs: seen.extend(inputs + outputs))
+    (y * leafgrad.tensor(3.0, dtype=leafgrad.float64)).sum().backward()
+    assert len(seen) == 4 and seen[2] is None  # no gradient for the number 2.0
+    assert all(type(g) is leafgrad.Tensor for g in seen[:2] + seen[3:])
+    assert x.grad.dtype == leafgrad.float32
+    np.testing.assert_array_equal(x.grad.numpy(), [60.0, 60.0])

@@ -130,7 +130,9 @@ class Node:
         for entry in saved:
             if entry is not None and entry[0] == INPUT and entry[1]._version_counter[0] == \
                     entry[2]:
-                values.append(entry[1]._data if arrays else entry[1])  # the common case
+                values.append(entry[1]._data if arrays else entry[1])  # the common cases
+            elif arrays and entry is not None and entry[0] == OUTPUT and entry[2][0] == entry[3]:
+                values.append(entry[1])
             else:
                 value = unpack(self, entry)
                 values.append(value._data if arrays and isinstance(value, Tensor) else value)

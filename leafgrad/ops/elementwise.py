@@ -385,6 +385,7 @@ class PowScalarBase(Op):
 class Neg(Op):
     """self: -grad"""
 
+    array_backward = True
     @staticmethod
     def forward(ctx, a):
         return xp.negative(a)
@@ -413,6 +414,7 @@ class Abs(Op):
 class Exp(Op):
     """self: grad * result   (the output is saved: it is the derivative)"""
 
+    array_backward = True
     saves_output = True
 
     @staticmethod
@@ -428,6 +430,7 @@ class Exp(Op):
 class Exp2(Op):
     """self: grad * result * ln 2"""
 
+    array_backward = True
     saves_output = True
 
     @staticmethod
@@ -443,6 +446,7 @@ class Exp2(Op):
 class Expm1(Op):
     """self: grad * (result + 1)"""
 
+    array_backward = True
     saves_output = True
 
     @staticmethod
@@ -458,6 +462,7 @@ class Expm1(Op):
 class Log(Op):
     """self: grad / self"""
 
+    array_backward = True
     saved_inputs = (0,)
 
     @staticmethod
@@ -473,6 +478,7 @@ class Log(Op):
 class Log2(Op):
     """self: grad / (self * ln 2)"""
 
+    array_backward = True
     saved_inputs = (0,)
 
     @staticmethod
@@ -488,6 +494,7 @@ class Log2(Op):
 class Log10(Op):
     """self: grad / (self * ln 10)"""
 
+    array_backward = True
     saved_inputs = (0,)
 
     @staticmethod
@@ -503,6 +510,7 @@ class Log10(Op):
 class Log1p(Op):
     """self: grad / (self + 1)"""
 
+    array_backward = True
     saved_inputs = (0,)
 
     @staticmethod
@@ -518,6 +526,7 @@ class Log1p(Op):
 class Sqrt(Op):
     """self: grad / (2 * result)"""
 
+    array_backward = True
     saves_output = True
 
     @staticmethod
@@ -533,6 +542,7 @@ class Sqrt(Op):
 class Rsqrt(Op):
     """self: -grad * result**3 / 2"""
 
+    array_backward = True
     saves_output = True
 
     @staticmethod
@@ -549,6 +559,7 @@ class Rsqrt(Op):
 class Square(Op):
     """self: 2 * grad * self"""
 
+    array_backward = True
     saved_inputs = (0,)
 
     @staticmethod
@@ -564,6 +575,7 @@ class Square(Op):
 class Reciprocal(Op):
     """self: -grad * result**2"""
 
+    array_backward = True
     saves_output = True
 
     @staticmethod
@@ -610,6 +622,7 @@ class Cos(Op):
 class Tan(Op):
     """self: grad * (1 + result**2)"""
 
+    array_backward = True
     saves_output = True
 
     @staticmethod
@@ -655,6 +668,7 @@ class Acos(Op):
 class Atan(Op):
     """self: grad / (1 + self**2)"""
 
+    array_backward = True
     saved_inputs = (0,)
 
     @staticmethod
@@ -717,6 +731,7 @@ class Cosh(Op):
 class Tanh(Op):
     """self: grad * (1 - result**2)"""
 
+    array_backward = True
     saves_output = True
 
     @staticmethod
@@ -738,6 +753,7 @@ def _sigmoid_array(a: xp.ndarray) -> xp.ndarray:
 class Sigmoid(Op):
     """self: grad * result * (1 - result)"""
 
+    array_backward = True
     saves_output = True
 
     @staticmethod
