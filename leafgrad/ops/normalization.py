@@ -96,6 +96,8 @@ def _normalization_backward(ctx, grad: xp.ndarray, weight: Tensor | None,
     stats_shape, axes = ctx.stats_shape, ctx.axes
     x_hat = ctx.x_hat
     scale = None if weight is None else weight._data.reshape(ctx.param_shape)
+    if ctx.batch_stats and param_axes == axes and stats_shape == grad.shape:
+        return _per_channel_backward(ctx, grad, scale, weight)
     grad_input = grad_weight = grad_bias = None
     product = grad * x_hat if needs[1] or (needs[0] and ctx.batch_stats) else None
     if needs[1]:
@@ -113,6 +115,35 @@ def _normalization_backward(ctx, grad: xp.ndarray, weight: Tensor | None,
             scaled -= xp.multiply(x_hat.reshape(stats_shape), projection, out=product)
         scaled *= ctx.invstd
         grad_input = _wrap(scaled.reshape(grad.shape), False)
+    return grad_input, grad_weight, grad_bias
+
+
+def _per_channel_backward(ctx, grad: xp.ndarray, scale: xp.ndarray | None,
+                          weight: Tensor | None) -> tuple:
+    """The same gradients where the statistics and the parameters share the channel axis
+    (batch_norm training): ``grad_input = a * grad - b * x_hat - c`` with per-channel
+    ``a = invstd * weight``, ``b = a * mean(grad * x_hat)``, ``c = a * mean(grad)``, which
+    reads the data four times instead of about ten (the per-channel sums of products are dot
+    products per sample and channel, without a temporary)."""
+    needs = ctx.needs_input_grad
+    x_hat, axes = ctx.x_hat, ctx.axes
+    flat = grad.shape[:2] + (-1,)
+    accumulate = xp.float64 if grad.dtype.itemsize < 8 else None
+    products = xp.einsum("ncl,ncl->nc", grad.reshape(flat), x_hat.reshape(flat))
+    products = products.sum(axis=0, dtype=accumulate).reshape(ctx.param_shape)
+    sums = _sum_over(grad, axes, accumulate)
+    grad_input = grad_weight = grad_bias = None
+    if needs[1]:
+        grad_weight = _wrap(products.astype(grad.dtype).reshape(weight.shape), False)
+    if needs[2]:
+        grad_bias = _wrap(sums.astype(grad.dtype).reshape(ctx.bias_shape), False)
+    if needs[0]:
+        count = grad.size // grad.shape[1]
+        coefficient = ctx.invstd if scale is None else ctx.invstd * scale
+        out = grad * coefficient
+        out -= x_hat * (coefficient * products / count).astype(grad.dtype)
+        out -= (coefficient * sums / count).astype(grad.dtype)
+        grad_input = _wrap(out, False)
     return grad_input, grad_weight, grad_bias
 
 
@@ -136,15 +167,33 @@ class NativeGroupNorm(_Normalization):
     anchored = False  # under create_graph torch differentiates a composite formula instead
 
 
+def _sum_over(array: xp.ndarray, axes: tuple, accumulate=None) -> xp.ndarray:
+    """``array`` summed over ``axes``, kept as size-1 dims. NumPy sums a trailing run of axes
+    pairwise (accurate and fast) but adds one term at a time along the others, so those run
+    in ``accumulate`` (a dtype) when given; the trailing run does too below float32, which
+    could overflow."""
+    trailing = []
+    for axis in range(array.ndim - 1, -1, -1):
+        if axis not in axes:
+            break
+        trailing.append(axis)
+    leading = tuple(axis for axis in axes if axis not in trailing)
+    partial = array
+    if trailing:
+        dtype = accumulate if array.dtype.itemsize < 4 else None
+        partial = array.sum(axis=tuple(trailing), dtype=dtype, keepdims=True)
+    if leading:
+        partial = partial.sum(axis=leading, dtype=accumulate, keepdims=True)
+    return partial
+
+
 def _statistics(grouped: xp.ndarray, axes: tuple, eps: float, accumulate=None) -> tuple:
     """(mean, biased variance, 1 / sqrt(variance + eps), x - mean) over ``axes``, the
-    statistics kept as size-1 dims (two passes: as stable as torch's). The sums run in
-    ``accumulate`` (a dtype) when given: NumPy sums pairwise only along the last axis, so a
-    float32 sum over leading axes (batch_norm's) would otherwise add one term at a time."""
-    mean = grouped.mean(axis=axes, dtype=accumulate, keepdims=True).astype(grouped.dtype,
-                                                                           copy=False)
+    statistics kept as size-1 dims (two passes: as stable as torch's; sums as ``_sum_over``)."""
+    count = math.prod(grouped.shape[axis] for axis in axes)
+    mean = (_sum_over(grouped, axes, accumulate) / count).astype(grouped.dtype, copy=False)
     centered = grouped - mean
-    variance = xp.mean(xp.square(centered), axis=axes, dtype=accumulate, keepdims=True)
+    variance = _sum_over(xp.square(centered), axes, accumulate) / count
     invstd = (1.0 / xp.sqrt(variance + eps)).astype(grouped.dtype, copy=False)
     return mean, variance, invstd, centered
 
