@@ -69,6 +69,10 @@ NAMES = {
     "select": lambda T, x: x[0], "reshape": lambda T, x: x.reshape(1, 3),
     "rpow": lambda T, x: 2 ** x, "pow_tensor": lambda T, x: x ** x,
     "clamp": lambda T, x: x.clamp(0, 1), "unsqueeze": lambda T, x: x.unsqueeze(0),
+    "rmul": lambda T, x: 2.5 * x, "radd": lambda T, x: 1 + x,
+    "mul_constant_tensor": lambda T, x: T.ones(3) * x,
+    "add_alpha": lambda T, x: T.add(x, x, alpha=2),
+    "sub_alpha": lambda T, x: T.sub(T.ones(3), x, alpha=0.5),
 }
 @pytest.mark.parametrize("name", list(NAMES))
 def test_grad_fn_names_and_edges_match(name):

@@ -312,28 +312,38 @@ class Op(Node, metaclass=_FunctionMeta):
         return _recorded_result(out, ctx)
 
     @classmethod
-    def with_number(cls) -> Callable:
-        """A function computing ``cls.apply(tensor, number)`` for a tensor that requires grad
-        and a Python number: the binary operators' fast path, with the class's parts looked up
-        once and no general loop over arguments."""
+    def binary_fast_path(cls) -> Callable:
+        """A function computing ``cls.apply(a, b)`` when ``a`` is a Tensor and ``b`` a Python
+        number or a Tensor of ``a``'s dtype, and one of them requires grad: the arithmetic
+        operators' fast path, with the class's parts looked up once and no general loop over
+        arguments. Views, reasons for not recording and anomaly mode take ``apply``."""
         apply, node_class, forward = cls.apply, cls._node_class, cls.forward
         saved_inputs = cls.saved_inputs
         if cls._special_outputs:
             return apply
 
-        def apply_with_number(tensor: Tensor, number):
-            if tensor._base is not None or not STATE.enabled or STATE.anomaly:
-                return apply(tensor, number)
+        def apply_binary(a: Tensor, b):
+            b_is_tensor = isinstance(b, Tensor)
+            if a._base is not None or a._why_no_grad is not None or not STATE.enabled or \
+                    STATE.anomaly or b_is_tensor and (b._base is not None or
+                                                      b._why_no_grad is not None):
+                return apply(a, b)
             ctx = _new(node_class)
-            data = tensor._data
-            out = forward(ctx, data, number)
-            fn = tensor._grad_fn
-            ctx._edges = ((tensor._grad_accumulator() if fn is None else fn,
-                           tensor._output_nr, data.shape, data.dtype), None)
+            out = forward(ctx, a._data, b._data if b_is_tensor else b)
+            ctx._edges = (_edge_of(a) if a._requires_grad else None,
+                          _edge_of(b) if b_is_tensor and b._requires_grad else None)
             if saved_inputs:
-                ctx._saved = _saved_entries(saved_inputs, (tensor, number))
+                ctx._saved = _saved_entries(saved_inputs, (a, b))
             return _recorded_result(out, ctx)
-        return apply_with_number
+        return apply_binary
+
+
+def _edge_of(tensor: Tensor) -> tuple:
+    """The edge into the graph for a tensor that requires grad and is not a view."""
+    fn = tensor._grad_fn
+    data = tensor._data
+    return (tensor._grad_accumulator() if fn is None else fn, tensor._output_nr, data.shape,
+            data.dtype)
 
 
 def _saved_entries(indices: tuple, args: tuple) -> list:

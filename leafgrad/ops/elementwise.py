@@ -1719,17 +1719,27 @@ def _operator(function):
     return method
 
 
-def _binary_operator(op_class, op_name: str):
-    """``_operator`` for the hottest operators (``+``, ``*``), with ``_binary``'s commonest
-    fast path inlined: two calls less per op."""
-    apply_with_number = op_class.with_number()
+def _binary_operator(op_class, function, reflected: bool = False):
+    """``_operator`` for the arithmetic operators, with a fast path for their commonest uses:
+    a tensor that requires grad (so floating) with a Python number, or two tensors of one dtype
+    of which one requires grad, go straight to the op; anything else takes ``function``
+    (promotion and checks). ``reflected``: ``number + tensor`` and ``number * tensor``, which
+    torch records as ``tensor + number`` (the tensor's edge first)."""
+    fast_path = op_class.binary_fast_path()
+    op_name = function.__name__
 
     def method(self, other):
-        # (a tensor that requires grad is floating, so a Python number needs no promotion)
-        if (type(other) is float or type(other) is int) and self._requires_grad:
-            return apply_with_number(self, other)
+        if type(other) is float or type(other) is int:
+            if self._requires_grad:
+                return fast_path(self, other)
+        elif not reflected and isinstance(other, Tensor) and \
+                (self._requires_grad or other._requires_grad) and \
+                self._data.dtype is other._data.dtype:
+            if self._data.shape != other._data.shape:
+                _check_shapes(op_name, self, other)
+            return fast_path(self, other)
         try:
-            return _binary(op_class, op_name, self, other)
+            return function(other, self) if reflected else function(self, other)
         except TypeError:
             if isinstance(other, _OPERAND_TYPES):
                 raise
@@ -1836,10 +1846,10 @@ TENSOR_METHODS = {
     "le": le, "gt": gt, "ge": ge, "logical_and": logical_and, "logical_or": logical_or,
     "logical_xor": logical_xor, "logical_not": logical_not, "isnan": isnan, "isinf": isinf,
     "isfinite": isfinite, "bitwise_not": bitwise_not,
-    "__add__": _binary_operator(Add, "add"), "__radd__": _reflected(add),
-    "__sub__": _operator(sub), "__rsub__": _reflected(sub),
-    "__mul__": _binary_operator(Mul, "mul"), "__rmul__": _reflected(mul),
-    "__truediv__": _operator(div), "__rtruediv__": _reflected(div),
+    "__add__": _binary_operator(Add, add), "__radd__": _binary_operator(Add, add, True),
+    "__sub__": _binary_operator(Sub, sub), "__rsub__": _reflected(sub),
+    "__mul__": _binary_operator(Mul, mul), "__rmul__": _binary_operator(Mul, mul, True),
+    "__truediv__": _binary_operator(Div, div), "__rtruediv__": _reflected(div),
     "__floordiv__": _operator(floor_divide), "__rfloordiv__": _reflected(floor_divide),
     "__mod__": _operator(remainder), "__rmod__": _reflected(remainder),
     "__pow__": _operator(pow), "__rpow__": _reflected(pow),
