@@ -462,6 +462,23 @@ def test_conv_layouts_match_torch(torch, conv_layout, name, shapes, kwargs):
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
 
 
+def test_conv_on_an_empty_batch_matches_torch(torch, conv_layout):
+    shapes = {"x": (0, 3, 6, 6), "weight": (4, 3, 3, 3)}
+
+    def run(module):
+        x, weight = (module.tensor(random(*shape), requires_grad=True)
+                     for shape in shapes.values())
+        out = module.nn.functional.conv2d(x, weight, padding=1)
+        out.sum().backward()
+        return [as_numpy(t) for t in (out, x.grad, weight.grad)]
+
+    for ours, theirs in zip(run(leafgrad), run(torch)):
+        assert ours.shape == theirs.shape
+        np.testing.assert_array_equal(ours, theirs)
+    with pytest.raises(RuntimeError, match="expected weight to be at least 1 at dimension 0"):
+        F.conv2d(leafgrad.ones(1, 3, 6, 6), leafgrad.ones(0, 3, 3, 3))
+
+
 def test_conv_layouts_gradgradcheck(conv_layout):
     x = leafgrad.tensor(random(2, 2, 4, 3).astype(np.float64), requires_grad=True)
     weight = leafgrad.tensor(random(3, 2, 2, 2, seed=1).astype(np.float64), requires_grad=True)

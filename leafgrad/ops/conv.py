@@ -167,15 +167,17 @@ def _columns(x: xp.ndarray, geometry: ConvGeometry) -> xp.ndarray:
     windows = window_view(_padded_batch_last(x, geometry.padding), geometry.kernel,
                           geometry.stride, geometry.dilation, geometry.output_size, lead=1)
     groups = geometry.groups
-    return windows.reshape(groups, channels // groups * math.prod(geometry.kernel), -1)
+    return windows.reshape(groups, channels // groups * math.prod(geometry.kernel),
+                           math.prod(geometry.output_size) * x.shape[0])
 
 
 def _grad_rows(grad: xp.ndarray, groups: int) -> xp.ndarray:
     """A convolution-output-shaped ``grad`` (N, O, *spatial) batch last: (groups, O / groups,
     positions * N), its columns ordered as ``_columns`` orders them."""
     n, channels = grad.shape[:2]
-    rows = xp.ascontiguousarray(grad.reshape(n, channels, -1).transpose(1, 2, 0))
-    return rows.reshape(groups, channels // groups, -1)
+    positions = math.prod(grad.shape[2:])  # (explicit sizes: -1 fails on an empty batch)
+    rows = xp.ascontiguousarray(grad.reshape(n, channels, positions).transpose(1, 2, 0))
+    return rows.reshape(groups, channels // groups, positions * n)
 
 
 def _channel_sum(grad: Tensor) -> Tensor:
@@ -201,13 +203,14 @@ class Convolution(Op):
         ctx.geometry = geometry
         n = x.shape[0]
         groups, out_channels = geometry.groups, w.shape[0]
-        weights = w.reshape(groups, out_channels // groups, -1)
+        weights = w.reshape(groups, out_channels // groups, math.prod(w.shape[1:]))
         if _batch_last(geometry):
             products = xp.matmul(weights, _columns(x, geometry))
             return _batch_first(products.reshape((out_channels,) + geometry.output_size + (n,)),
                                 bias)
         # (N, groups, C / groups * K, positions): one copy, then a product per sample
-        cols = _im2col(x, geometry).reshape(n, groups, weights.shape[2], -1)
+        cols = _im2col(x, geometry).reshape(n, groups, weights.shape[2],
+                                            math.prod(geometry.output_size))
         out = xp.matmul(weights, cols)
         return _add_bias(out.reshape((n, out_channels) + geometry.output_size), bias)
 
@@ -238,7 +241,7 @@ class ConvolutionTranspose(Op):
         per_group = w.shape[0] // groups
         channels = w.shape[1] * groups
         kernel, output_size = geometry.kernel, geometry.output_size
-        weights = w.reshape(groups, per_group, -1).transpose(0, 2, 1)
+        weights = w.reshape(groups, per_group, math.prod(w.shape[1:])).transpose(0, 2, 1)
         scatter = functools.partial(scatter_windows, size=geometry.input_size, kernel=kernel,
                                     stride=geometry.stride, dilation=geometry.dilation,
                                     padding=geometry.padding, output_size=output_size)
@@ -246,8 +249,8 @@ class ConvolutionTranspose(Op):
             cols = xp.matmul(weights, _grad_rows(y, groups)).reshape(
                 (channels,) + kernel + output_size + (n,))
             return _batch_first(scatter(cols, lead=1), bias)
-        cols = xp.matmul(weights, y.reshape(n, groups, per_group, -1)).reshape(
-            (n, channels) + kernel + output_size)
+        grads = y.reshape(n, groups, per_group, math.prod(output_size))
+        cols = xp.matmul(weights, grads).reshape((n, channels) + kernel + output_size)
         return _add_bias(scatter(cols), bias)
 
     @staticmethod
@@ -366,6 +369,9 @@ def _convolution(op: str, spatial: int, input: Tensor, weight: Tensor, bias, str
     kernel = tuple(weight.shape[2:])
     pads = _padding_pairs(op, padding, spatial, stride, dilation, kernel)
     out_channels, channels = weight.shape[0], input.shape[1]
+    if out_channels < groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at "
+                           f"dimension 0, but got weight of size {list(weight.shape)} instead")
     if out_channels % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
                            f"at dimension 0, but got weight of size {list(weight.shape)} instead")
