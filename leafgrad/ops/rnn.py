@@ -96,7 +96,6 @@ class LstmLayer(Op):
         steps, batch, hidden = output.shape
         grad_gates = xp.empty((4 * hidden, steps * batch), dtype=gates.dtype)
         step = xp.empty((4 * hidden, batch), dtype=gates.dtype)  # one step's, contiguous
-        recurrent = xp.ascontiguousarray(w_hh.T)
         grad_h, grad_c = grad_hy._data.T.copy(), grad_cy._data.T.copy()
         grad_output = grad_output._data
         first = steps - 1 if ctx.reverse else 0  # the step that ran first
@@ -125,7 +124,7 @@ class LstmLayer(Op):
             d_out *= grad_h
             grad_c *= forget_gate
             grad_gates[:, t * batch:(t + 1) * batch] = step
-            grad_h = recurrent @ step
+            grad_h = w_hh.T @ step
         needs = ctx.needs_input_grad
         grad_input = grad_w_ih = grad_w_hh = grad_b_ih = grad_b_hh = None
         if needs[0]:
