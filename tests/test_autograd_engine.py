@@ -356,3 +356,42 @@ def test_array_mode_hands_tensors_to_hooks_and_casts_to_input_dtype():
     assert all(type(g) is leafgrad.Tensor for g in seen[:2] + seen[3:])
     assert x.grad.dtype == leafgrad.float32
     np.testing.assert_array_equal(x.grad.numpy(), [60.0, 60.0])
+
+
+def test_leaf_grad_never_aliases_what_others_hold():
+    """.grad may take the incoming gradient's memory (as torch) only when nothing else holds it:
+    a root's gradient, another leaf's gradient or a retained grad stay separate."""
+    w = leaf([1.0, 2.0])
+    root = leafgrad.ones(2)
+    w.backward(root)
+    assert not np.shares_memory(w.grad.numpy(), root.numpy())
+    y, z = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    (y * 1.0 + z).backward(leafgrad.ones(2))  # Add hands one array to both inputs
+    assert not np.shares_memory(y.grad.numpy(), z.grad.numpy())
+    a = leaf([1.0, 2.0])
+    b = a * 3.0
+    b.retain_grad()
+    (b * 2.0).sum().backward()
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+    kept = []
+    c = leaf([1.0, 2.0])
+    c.register_hook(lambda grad: kept.append(grad))
+    (c * 5.0).sum().backward()
+    assert not np.shares_memory(c.grad.numpy(), kept[0].numpy())
+    (c * 5.0).sum().backward()  # accumulates into c.grad in place: kept[0] is unchanged
+    np.testing.assert_array_equal(kept[0].numpy(), [5.0, 5.0])
+    np.testing.assert_array_equal(c.grad.numpy(), [10.0, 10.0])
+    d = leaf([1.0, 2.0])
+    d.register_hook(lambda grad: kept.append(grad * 2) or kept[-1])  # kept and returned
+    (d * 5.0).sum().backward()
+    assert not np.shares_memory(d.grad.numpy(), kept[-1].numpy())
+
+
+def test_leaf_grad_takes_an_unshared_gradient_without_copying():
+    x = leaf([1.0, 2.0, 3.0])
+    (x * 2.0).sum().backward()
+    first = x.grad
+    assert first.numpy().base is None and first.numpy().flags.writeable
+    (x * 2.0).sum().backward()
+    assert x.grad is first  # accumulated in place
+    np.testing.assert_array_equal(x.grad.numpy(), [4.0, 4.0, 4.0])

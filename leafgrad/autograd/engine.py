@@ -11,6 +11,7 @@ Backward formulas run under ``no_grad`` unless ``create_graph``, which records t
 """
 from __future__ import annotations
 
+import sys
 import warnings
 
 import numpy as np
@@ -258,6 +259,9 @@ def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph
                         grads = [grads]
                     if array_mode:
                         grads = _tensors_of(grads)
+                        # drop the loop's own references to earlier gradients, so that a leaf
+                        # can tell whether anything else holds the one it receives
+                        input_grads = gradient = pending = None
                     input_grads = _run_node(node, grads, captures, results, retain_graph,
                                             create_graph, accumulate)
                     if array_mode and input_grads is not None:
@@ -552,6 +556,13 @@ def _run_node(node, grads: list, captures: dict, results: list, retain_graph: bo
     return input_grads
 
 
+# references to an unshared gradient seen by _accumulate. Its array: the wrapper's, `array`'s
+# and getrefcount's argument; its wrapper: the engine's list of gradients, `gradient`'s and
+# getrefcount's argument (a gradient that went through hooks is always copied)
+_UNSHARED_ARRAY_REFERENCES = 3
+_UNSHARED_TENSOR_REFERENCES = 3
+
+
 def _accumulate(leaf: Tensor, gradient: Tensor, capture, results: list, accumulate: bool,
                 create_graph: bool) -> None:
     hooks = leaf._hooks
@@ -566,11 +577,19 @@ def _accumulate(leaf: Tensor, gradient: Tensor, capture, results: list, accumula
     if not leaf._requires_grad:  # frozen after the graph was built
         return
     if leaf._grad is None:
-        # never the incoming tensor itself: it may be the caller's (a root's gradient), and a
-        # later backward adds into .grad in place (torch clones too, recording the copy with
-        # create_graph)
-        leaf._grad = gradient.clone() if create_graph else \
-            _wrap(np.array(gradient._data, copy=True), False)
+        # a later backward adds into .grad in place, so .grad must not alias what anyone else
+        # holds (a root's gradient, another leaf's): as torch, the incoming array is taken only
+        # when it owns its memory and nothing but its wrapper refers to it, else copied (with
+        # create_graph, the copy is recorded)
+        array = gradient._data
+        if create_graph:
+            leaf._grad = gradient.clone()
+        elif array.base is None and sys.getrefcount(array) <= _UNSHARED_ARRAY_REFERENCES and \
+                sys.getrefcount(gradient) <= _UNSHARED_TENSOR_REFERENCES and \
+                array.flags.writeable and not (hooks and hooks["grad"]):
+            leaf._grad = _wrap(array, False)
+        else:
+            leaf._grad = _wrap(np.array(array, copy=True), False)
     elif create_graph or leaf._grad._requires_grad:
         leaf._grad = leaf._grad + gradient
     else:
