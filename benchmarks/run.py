@@ -25,11 +25,20 @@ import weakref
 if __package__ in (None, ""):  # python benchmarks/run.py
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np
-import threadpoolctl
+# Worker threads must not spin-wait between calls: the libraries take turns in one process, and
+# OpenBLAS's threads (NumPy: leafgrad, MyGrad, HIPS autograd) spin for a while after each call
+# (2^28 cycles by default) while OpenMP's (PyTorch) spin too, each taking a core from the other
+# library's next step. Both are set before NumPy and PyTorch load (the user's values win).
+SPIN_SETTINGS = {"OPENBLAS_THREAD_TIMEOUT": "4", "OMP_WAIT_POLICY": "PASSIVE"}
+SPIN_SET_IN_TIME = "numpy" not in sys.modules and "torch" not in sys.modules
+for _name, _value in SPIN_SETTINGS.items():
+    os.environ.setdefault(_name, _value)
 
-import leafgrad as lg
-from benchmarks import other_libs
+import numpy as np  # noqa: E402 (after the thread settings)
+import threadpoolctl  # noqa: E402 (after the thread settings)
+
+import leafgrad as lg  # noqa: E402 (after the thread settings)
+from benchmarks import other_libs  # noqa: E402 (after the thread settings)
 
 try:
     import torch
@@ -548,8 +557,16 @@ def machine_info(others: dict) -> list[str]:
         f"- BLAS (NumPy's, from threadpoolctl): {blas}",
         f"- versions: {', '.join(versions)}",
         f"- threads: {thread_line()}",
+        f"- worker threads sleep between calls: {spin_line()}",
         f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
     ]
+
+
+def spin_line() -> str:
+    settings = ", ".join(f"{name}={os.environ[name]}" for name in SPIN_SETTINGS)
+    if not SPIN_SET_IN_TIME:
+        return f"not guaranteed ({settings}, but NumPy or PyTorch was loaded before the runner)"
+    return f"{settings} (so that neither library's idle threads slow the other's turn)"
 
 
 def thread_line() -> str:
