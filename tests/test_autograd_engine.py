@@ -366,7 +366,7 @@ def test_leaf_grad_never_aliases_what_others_hold():
     w.backward(root)
     assert not np.shares_memory(w.grad.numpy(), root.numpy())
     y, z = leaf([1.0, 2.0]), leaf([3.0, 4.0])
-    (y * 1.0 + z).backward(leafgrad.ones(2))  # Add hands one array to both inputs
+    ((y + z) * leafgrad.tensor([2.0, 3.0])).sum().backward()  # Add hands one fresh array to both
     assert not np.shares_memory(y.grad.numpy(), z.grad.numpy())
     a = leaf([1.0, 2.0])
     b = a * 3.0
@@ -388,10 +388,29 @@ def test_leaf_grad_never_aliases_what_others_hold():
 
 
 def test_leaf_grad_takes_an_unshared_gradient_without_copying():
-    x = leaf([1.0, 2.0, 3.0])
-    (x * 2.0).sum().backward()
-    first = x.grad
-    assert first.numpy().base is None and first.numpy().flags.writeable
-    (x * 2.0).sum().backward()
-    assert x.grad is first  # accumulated in place
-    np.testing.assert_array_equal(x.grad.numpy(), [4.0, 4.0, 4.0])
+    """As torch, the first .grad is the incoming gradient itself when nothing else holds it
+    (here made by a custom backward: a weak reference tells whether that very array, or that
+    of a view's base, became .grad)."""
+    made = []
+
+    class Double(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            result = grad * 2 if len(made) % 2 == 0 else (grad * 2).reshape(-1).view(grad.shape)
+            memory = result.numpy() if result.numpy().base is None else result.numpy().base
+            made.append(weakref.ref(memory))
+            return result
+
+    for _ in range(2):  # an array, then a view of an array nothing else holds
+        x = leaf([1.0, 2.0, 3.0])
+        Double.apply(x).sum().backward()
+        grad_memory = x.grad.numpy() if x.grad.numpy().base is None else x.grad.numpy().base
+        assert made[-1]() is grad_memory
+        first = x.grad
+        Double.apply(x).sum().backward()
+        assert x.grad is first  # accumulated in place
+        np.testing.assert_array_equal(x.grad.numpy(), [4.0, 4.0, 4.0])

@@ -556,11 +556,24 @@ def _run_node(node, grads: list, captures: dict, results: list, retain_graph: bo
     return input_grads
 
 
-# references to an unshared gradient seen by _accumulate. Its array: the wrapper's, `array`'s
-# and getrefcount's argument; its wrapper: the engine's list of gradients, `gradient`'s and
-# getrefcount's argument (a gradient that went through hooks is always copied)
-_UNSHARED_ARRAY_REFERENCES = 3
-_UNSHARED_TENSOR_REFERENCES = 3
+# References to an unshared gradient counted by _unshared. Its wrapper: the engine's list of
+# gradients, `gradient` here and in _accumulate, getrefcount's argument (a gradient that went
+# through hooks is always copied); its array: the wrapper's, `array` here and in _accumulate,
+# the argument; the array a view was made from: the view's, `base`, the argument.
+_UNSHARED_TENSOR_REFERENCES = 4
+_UNSHARED_ARRAY_REFERENCES = 4
+_UNSHARED_BASE_REFERENCES = 3
+
+
+def _unshared(gradient: Tensor, array) -> bool:
+    """Whether nothing but the engine refers to ``gradient`` and its memory: ``array`` (its
+    data) owns the memory, or is a view of an array that nothing else refers to."""
+    if not array.flags.writeable or sys.getrefcount(gradient) > _UNSHARED_TENSOR_REFERENCES \
+            or sys.getrefcount(array) > _UNSHARED_ARRAY_REFERENCES:
+        return False
+    base = array.base
+    return base is None or (type(base) is np.ndarray and base.base is None and
+                            sys.getrefcount(base) <= _UNSHARED_BASE_REFERENCES)
 
 
 def _accumulate(leaf: Tensor, gradient: Tensor, capture, results: list, accumulate: bool,
@@ -584,9 +597,7 @@ def _accumulate(leaf: Tensor, gradient: Tensor, capture, results: list, accumula
         array = gradient._data
         if create_graph:
             leaf._grad = gradient.clone()
-        elif array.base is None and sys.getrefcount(array) <= _UNSHARED_ARRAY_REFERENCES and \
-                sys.getrefcount(gradient) <= _UNSHARED_TENSOR_REFERENCES and \
-                array.flags.writeable and not (hooks and hooks["grad"]):
+        elif not (hooks and hooks["grad"]) and _unshared(gradient, array):
             leaf._grad = _wrap(array, False)
         else:
             leaf._grad = _wrap(np.array(array, copy=True), False)
