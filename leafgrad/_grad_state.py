@@ -13,3 +13,13 @@ class _GradState(threading.local):
 
 
 STATE = _GradState()
+
+
+class _AnomalyUse:
+    """Whether any thread ever turned anomaly mode on: until then the hot path need not read the
+    per-thread flag (a thread-local read costs as much as a small op's bookkeeping)."""
+
+    ever = False
+
+
+ANOMALY_USE = _AnomalyUse()

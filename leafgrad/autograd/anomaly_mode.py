@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from leafgrad._grad_state import ANOMALY_USE
 from leafgrad.autograd.grad_mode import STATE
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
@@ -30,6 +31,7 @@ class detect_anomaly:
 
     def __enter__(self) -> None:
         self.prev = (STATE.anomaly, STATE.anomaly_check_nan)
+        ANOMALY_USE.ever = True
         STATE.anomaly, STATE.anomaly_check_nan = True, self.check_nan
 
     def __exit__(self, *exc) -> None:
@@ -41,6 +43,8 @@ class set_detect_anomaly(detect_anomaly):
 
     def __init__(self, mode: bool, check_nan: bool = True) -> None:
         self.prev = (STATE.anomaly, STATE.anomaly_check_nan)
+        if mode:
+            ANOMALY_USE.ever = True
         STATE.anomaly, STATE.anomaly_check_nan = mode, check_nan
 
     def __enter__(self) -> None:

@@ -18,6 +18,7 @@ from typing import Callable
 
 import numpy as np
 
+from leafgrad._grad_state import ANOMALY_USE
 from leafgrad._tensor import Tensor, _refresh_view, _wrap
 from leafgrad.autograd.grad_mode import STATE
 from leafgrad.utils.hooks import RemovableHandle
@@ -307,26 +308,26 @@ class Op(Node, metaclass=_FunctionMeta):
         ctx._edges = tuple(edges)
         if cls.saved_inputs:
             ctx._saved = _saved_entries(cls.saved_inputs, args)
-        if type(out) is tuple or cls._special_outputs or STATE.anomaly:
+        if type(out) is tuple or cls._special_outputs or ANOMALY_USE.ever and STATE.anomaly:
             return _wrap_recorded_outputs(cls, ctx, args, out, kwargs)
         return _recorded_result(out, ctx)
 
     @classmethod
     def binary_fast_path(cls) -> Callable:
         """A function computing ``cls.apply(a, b)`` when ``a`` is a Tensor and ``b`` a Python
-        number or a Tensor of ``a``'s dtype, and one of them requires grad: the arithmetic
-        operators' fast path, with the class's parts looked up once and no general loop over
-        arguments. Views, reasons for not recording and anomaly mode take ``apply``."""
+        number or (``b_is_tensor``) a Tensor of ``a``'s dtype, and one of them requires grad:
+        the arithmetic operators' fast path, with the class's parts looked up once and no
+        general loop over arguments. Views, reasons for not recording and anomaly mode take
+        ``apply``."""
         apply, node_class, forward = cls.apply, cls._node_class, cls.forward
         saved_inputs = cls.saved_inputs
         if cls._special_outputs:
-            return apply
+            return lambda a, b, b_is_tensor: apply(a, b)
 
-        def apply_binary(a: Tensor, b):
-            b_is_tensor = isinstance(b, Tensor)
+        def apply_binary(a: Tensor, b, b_is_tensor: bool):
             if a._base is not None or a._why_no_grad is not None or not STATE.enabled or \
-                    STATE.anomaly or b_is_tensor and (b._base is not None or
-                                                      b._why_no_grad is not None):
+                    ANOMALY_USE.ever and STATE.anomaly or \
+                    b_is_tensor and (b._base is not None or b._why_no_grad is not None):
                 return apply(a, b)
             ctx = _new(node_class)
             out = forward(ctx, a._data, b._data if b_is_tensor else b)

@@ -1744,13 +1744,13 @@ def _binary_operator(op_class, function, reflected: bool = False):
     def method(self, other):
         if type(other) is float or type(other) is int:
             if self._requires_grad:
-                return fast_path(self, other)
+                return fast_path(self, other, False)
         elif not reflected and isinstance(other, Tensor) and \
                 (self._requires_grad or other._requires_grad) and \
                 self._data.dtype is other._data.dtype:
             if self._data.shape != other._data.shape:
                 _check_shapes(op_name, self, other)
-            return fast_path(self, other)
+            return fast_path(self, other, True)
         try:
             return function(other, self) if reflected else function(self, other)
         except TypeError:
