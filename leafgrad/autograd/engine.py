@@ -239,11 +239,14 @@ def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph
                     if not array_mode:
                         input_grads = node.backward(node, grads)
                     elif node.array_backward:
-                        node._arrays = True  # its saved_tensors give arrays
-                        try:
+                        if node._saved:
+                            node._arrays = True  # its saved_tensors give arrays
+                            try:
+                                input_grads = node.backward(node, grads)
+                            finally:
+                                node._arrays = False
+                        else:
                             input_grads = node.backward(node, grads)
-                        finally:
-                            node._arrays = False
                     else:
                         input_grads = _arrays_of(node.backward(node, *_tensors_of([grads])),
                                                  node)
