@@ -9,6 +9,7 @@ from leafgrad._dtype import get_default_dtype, set_default_dtype
 from leafgrad._tensor import Size, Tensor
 from leafgrad._tensor_str import get_printoptions, set_printoptions
 from leafgrad._factories import *  # the torch-like factory namespace
+from leafgrad._parallel import get_num_threads, set_num_threads
 from leafgrad import ops as _ops  # binds the ops as Tensor methods
 from leafgrad.ops._checks import expect_tensor as _expect_tensor
 from leafgrad.ops.elementwise import *
