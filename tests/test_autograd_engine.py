@@ -414,3 +414,61 @@ def test_leaf_grad_takes_an_unshared_gradient_without_copying():
         Double.apply(x).sum().backward()
         assert x.grad is first  # accumulated in place
         np.testing.assert_array_equal(x.grad.numpy(), [4.0, 4.0, 4.0])
+
+
+def test_array_mode_is_per_call_so_threads_can_share_a_graph():
+    """One thread backpropagates without create_graph (array formulas) while another asks
+    for a recorded gradient through the same nodes: the recorded one always has its graph."""
+    import threading
+    x = leaf(np.ones(200_000))
+    w = leaf(np.ones(200_000))
+    y = (x * w).sum()
+    stop = threading.Event()
+    failures = []
+
+    def plain():
+        while not stop.is_set():
+            y.backward(retain_graph=True)
+
+    def recorded():
+        for _ in range(100):
+            (gw,) = leafgrad.autograd.grad(y, [w], retain_graph=True, create_graph=True)
+            if not gw.requires_grad:
+                failures.append(gw)
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        other = threading.Thread(target=plain)
+        other.start()
+        recorded()
+    finally:
+        stop.set()
+        other.join()
+        sys.setswitchinterval(switch)
+    assert not failures
+
+
+def test_stash_scan_is_skipped_only_for_forwards_that_never_name_ctx():
+    from leafgrad.ops import elementwise, indexing
+    assert not elementwise.Mul._stashed and not elementwise.Add._stashed
+    assert elementwise.AddScaled._stashed and elementwise.Where._stashed
+    assert indexing.MaskedFill._stashed
+    x = leaf([1.0, 2.0, 3.0])
+    y = leafgrad.where(x > 1.5, x, 0.0)
+    y.sum().backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        y.sum().backward()
+
+
+def test_leaf_grad_has_the_leafs_memory_layout():
+    """As torch's gradient layout contract: a gradient arriving transposed is laid out like
+    the leaf, and a transposed leaf gets a transposed .grad."""
+    y = leaf(np.ones((3, 4)))
+    (y.t() * 2).sum().backward()
+    assert y.grad.stride() == y.stride() == (4, 1)
+    assert y.grad.view(-1).shape == (12,)
+    z = leafgrad.ones(4, 3).t().requires_grad_()
+    (z * 2).sum().backward()
+    assert z.grad.stride() == z.stride() == (1, 3)
+    np.testing.assert_array_equal(z.grad.numpy(), np.full((3, 4), 2.0))

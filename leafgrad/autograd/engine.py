@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from leafgrad._tensor import Tensor, _wrap
-from leafgrad.autograd.function import AccumulateGrad, materialize, run_backward_of
+from leafgrad.autograd.function import AccumulateGrad, ArrayContext, materialize, run_backward_of
 from leafgrad.autograd.grad_mode import STATE
 
 __all__ = ["backward", "grad"]
@@ -240,11 +240,10 @@ def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph
                         input_grads = node.backward(node, grads)
                     elif node.array_backward:
                         if node._saved:
-                            node._arrays = True  # its saved_tensors give arrays
-                            try:
-                                input_grads = node.backward(node, grads)
-                            finally:
-                                node._arrays = False
+                            context = _new(ArrayContext)  # its saved_tensors give arrays
+                            context.node = node
+                            context.saved_tensors = node._saved_values(True)
+                            input_grads = node.backward(context, grads)
                         else:
                             input_grads = node.backward(node, grads)
                     else:
@@ -373,6 +372,7 @@ def _with_gradient(pending, node, output_nr: int, gradient):
 
 
 _ndarray = np.ndarray
+_new = object.__new__
 
 
 def _tensors_of(grads: list) -> list:
@@ -597,13 +597,17 @@ def _accumulate(leaf: Tensor, gradient: Tensor, capture, results: list, accumula
         # holds (a root's gradient, another leaf's): as torch, the incoming array is taken only
         # when it owns its memory and nothing but its wrapper refers to it, else copied (with
         # create_graph, the copy is recorded)
+        # .grad has the leaf's memory layout (torch's gradient layout contract)
         array = gradient._data
         if create_graph:
             leaf._grad = gradient.clone()
-        elif not (hooks and hooks["grad"]) and _unshared(gradient, array):
+        elif array.strides == leaf._data.strides and not (hooks and hooks["grad"]) and \
+                _unshared(gradient, array):
             leaf._grad = _wrap(array, False)
         else:
-            leaf._grad = _wrap(np.array(array, copy=True), False)
+            copy = np.empty_like(leaf._data)
+            copy[...] = array
+            leaf._grad = _wrap(copy, False)
     elif create_graph or leaf._grad._requires_grad:
         leaf._grad = leaf._grad + gradient
     else:

@@ -42,10 +42,13 @@ class _NeedsInputGrad:
     def __get__(self, node, owner=None):
         if node is None:
             return self
-        edges = node._edges
-        if len(edges) == 2:  # the commonest case, spelled out: it runs in most backward calls
-            return (edges[0] is not None, edges[1] is not None)
-        return tuple([edge is not None for edge in edges])
+        return _needs_input_grad(node._edges)
+
+
+def _needs_input_grad(edges: tuple) -> tuple:
+    if len(edges) == 2:  # the commonest case, spelled out: it runs in most backward calls
+        return (edges[0] is not None, edges[1] is not None)
+    return tuple([edge is not None for edge in edges])
 
 
 class Node:
@@ -69,9 +72,9 @@ class Node:
     # engine runs on its inlined path; anything that adds such extras sets it False.
     _plain = False
     # True for a built-in op whose backward formula reads the same on raw arrays: without
-    # create_graph the engine runs it on arrays (grads and saved values), skipping Tensor ops.
+    # create_graph the engine runs it on arrays (grads, and saved values through ArrayContext),
+    # skipping Tensor ops.
     array_backward = False
-    _arrays = False  # set by the engine while such a backward runs on arrays
     _stashed = True  # whether forward may keep values on ctx (set per class from its code)
 
     def name(self) -> str:
@@ -121,13 +124,16 @@ class Node:
     @property
     def saved_tensors(self) -> tuple:
         """The tensors kept for backward, each checked against in-place modification."""
+        return self._saved_values(False)
+
+    def _saved_values(self, arrays: bool) -> tuple:
+        """The saved tensors, or (``arrays``) their arrays, checked against in-place changes."""
         if self._freed:
             raise RuntimeError(FREED_MESSAGE.format(node=self.name()))
         saved = self._saved
         if not saved:
             return ()
         values = []
-        arrays = self._arrays  # the engine runs an array_backward formula on arrays
         for entry in saved:
             if entry is not None and entry[0] == INPUT and entry[1]._version_counter[0] == \
                     entry[2]:
@@ -156,6 +162,22 @@ class Node:
 
 
 _ARRAY_TYPES = {Tensor, np.ndarray}  # what a ctx may stash besides plain values
+
+
+class ArrayContext:
+    """The ctx an ``array_backward`` formula gets in array mode: its node, with the saved
+    tensors as arrays (``saved_tensors``, unpacked and checked by the engine). One per call, so
+    that threads sharing a graph never see each other's mode; other attributes
+    (``needs_input_grad``, values stashed by forward) are the node's."""
+
+    __slots__ = ("node", "saved_tensors")
+
+    @property
+    def needs_input_grad(self) -> tuple:
+        return _needs_input_grad(self.node._edges)
+
+    def __getattr__(self, name: str):
+        return getattr(self.node, name)
 
 
 # Saved-tensor entries: (INPUT, tensor, version), (CONSTANT, value) for a Python number given in
@@ -243,9 +265,16 @@ def _uses_first_argument(function) -> bool:
     if code is None or not code.co_argcount:
         return True
     name = code.co_varnames[0]
-    return name in code.co_cellvars or any(
-        instruction.argval == name for instruction in dis.get_instructions(code)
-        if instruction.opname in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_CLOSURE"))
+    if name in code.co_cellvars:
+        return True
+    for instruction in dis.get_instructions(code):
+        # LOAD_FAST and kin; from Python 3.13 some name two variables at once (a tuple)
+        if "FAST" in instruction.opname or "CLOSURE" in instruction.opname or \
+                "DEREF" in instruction.opname:
+            value = instruction.argval
+            if value == name or (type(value) is tuple and name in value):
+                return True
+    return False
 
 
 class Op(Node, metaclass=_FunctionMeta):
