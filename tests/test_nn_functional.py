@@ -281,6 +281,17 @@ def test_tiled_max_pool_ties_nans_and_infinite_gradients_match_torch(torch, kern
     values.backward(leafgrad.tensor(grad))
     expected.backward(torch.tensor(grad))
     np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+    # the zeros too: +0.0 where a negative gradient did not go, as torch
+    np.testing.assert_array_equal(np.signbit(ours.grad.numpy()), np.signbit(theirs.grad.numpy()))
+
+
+@pytest.mark.parametrize("order", [(0, 1, 3, 2), (1, 0, 2, 3)])
+def test_max_pool_of_a_permuted_input_is_contiguous_as_torch(torch, order):
+    x = np.arange(384.0, dtype=np.float32).reshape(2, 3, 8, 8)
+    ours = F.max_pool2d(leafgrad.tensor(x).permute(*order), 2)
+    theirs = torch.nn.functional.max_pool2d(torch.tensor(x).permute(*order), 2)
+    assert ours.stride() == theirs.stride() and ours.is_contiguous()
+    np.testing.assert_array_equal(ours.view(-1).numpy(), theirs.reshape(-1).numpy())
 
 
 def test_max_pool_gradient_goes_to_the_first_maximum_on_ties():

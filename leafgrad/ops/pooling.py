@@ -20,6 +20,7 @@ from leafgrad.autograd.function import Op
 from leafgrad.ops._checks import expect_tensor
 from leafgrad.ops._nn_utils import depends_on, int_tuple
 from leafgrad.ops.conv import pad_spatial, scatter_windows, window_view
+from leafgrad.ops.elementwise import _zero_where
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
            "adaptive_max_pool2d", "interpolate"]
@@ -253,7 +254,9 @@ def _tiled_maximum(x: xp.ndarray, kernel: tuple, output_size: tuple,
             won = chosen + won * dtype.type(inner)
         positions = won
         inner *= size
-    return values, positions
+    # (the passes keep the input's memory order: a permuted input would give a permuted output,
+    # where torch's is contiguous)
+    return xp.ascontiguousarray(values), positions
 
 
 def _window_coordinates(positions: xp.ndarray, kernel: tuple) -> list:
@@ -293,16 +296,11 @@ class ScatterToWindows(Op):
     @staticmethod
     def forward(ctx, grad, input_shape, kernel, positions):
         ctx.input_shape, ctx.kernel, ctx.positions = input_shape, kernel, positions
-        out = xp.zeros(input_shape, dtype=grad.dtype)
+        out = xp.zeros(input_shape, dtype=grad.dtype)  # (rows past the last window get 0)
         tiles = _tile_view(out, kernel, positions.shape[2:], writeable=True)
-        # grad * mask is the fast way; 0 * inf would give NaN where the mask is 0
-        finite = bool(xp.isfinite(grad.sum()))
+        # a bitwise select: exact for inf and nan, +0.0 elsewhere (as torch), and fast
         for number, index in _kernel_positions(kernel):
-            hit = positions == number
-            if finite:
-                xp.multiply(grad, hit, out=tiles[index])
-            else:
-                xp.copyto(tiles[index], grad, where=hit)
+            xp.copyto(tiles[index], _zero_where(positions != number, grad))
         return out
 
     @staticmethod
