@@ -247,6 +247,32 @@ def test_conv_saves_only_its_input_and_weight():
                 if isinstance(v, (np.ndarray, leafgrad.Tensor)) and not k.startswith("_")]
 
 
+@pytest.mark.parametrize("size", [8, 30])  # outputs below and above the batch-last limit
+def test_first_layer_conv_keeps_its_columns_until_backward(torch, size):
+    """An input that needs no gradient (a first layer): the columns, which only the weight
+    gradient needs, are kept from the forward pass instead of rebuilt, and dropped by backward;
+    the gradients are torch's."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 3, size, size)).astype(np.float32)
+    conv = nn.Conv2d(3, 5, 3, padding=1)
+    reference = torch.nn.Conv2d(3, 5, 3, padding=1)
+    with torch.no_grad():
+        reference.weight.copy_(torch.tensor(conv.weight.detach().numpy()))
+        reference.bias.copy_(torch.tensor(conv.bias.detach().numpy()))
+    out = conv(leafgrad.tensor(x))
+    node = out.grad_fn
+    assert isinstance(node.columns, np.ndarray)
+    grad = rng.standard_normal(out.shape).astype(np.float32)
+    out.backward(leafgrad.tensor(grad))
+    assert "columns" not in vars(node)
+    reference(torch.tensor(x)).backward(torch.tensor(grad))
+    np.testing.assert_allclose(conv.weight.grad.numpy(), reference.weight.grad.numpy(),
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(conv.bias.grad.numpy(), reference.bias.grad.numpy(), rtol=1e-4)
+    x_needs_grad = leafgrad.tensor(x, requires_grad=True)
+    assert "columns" not in vars(conv(x_needs_grad).grad_fn)
+
+
 @pytest.mark.parametrize("make,fan_in", [
     (lambda: nn.Conv2d(16, 64, 5), 16 * 25),
     (lambda: nn.Conv2d(16, 64, (3, 5), groups=4), 4 * 15),

@@ -18,6 +18,7 @@ import math
 from typing import NamedTuple
 
 from leafgrad._backend import xp
+from leafgrad._grad_state import STATE
 from leafgrad._parallel import parallel_copyto, parallel_for
 from leafgrad._tensor import Tensor
 from leafgrad.autograd.function import Op
@@ -231,18 +232,25 @@ class Convolution(Op):
     saved_inputs = (0, 1)
 
     @staticmethod
-    def forward(ctx, x, w, bias, geometry: ConvGeometry):
+    def forward(ctx, x, w, bias, geometry: ConvGeometry, keep_columns: bool = False):
+        # keep_columns: the input needs no gradient (a first layer), so the columns serve only
+        # the weight gradient: kept, they spare it a rebuild (input-sized layers keep only x)
         ctx.geometry = geometry
         n = x.shape[0]
         groups, out_channels = geometry.groups, w.shape[0]
         weights = w.reshape(groups, out_channels // groups, math.prod(w.shape[1:]))
         if _batch_last(geometry):
-            products = xp.matmul(weights, _columns(x, geometry))
+            cols = _columns(x, geometry)
+            if keep_columns:
+                ctx.columns = cols
+            products = xp.matmul(weights, cols)
             return _batch_first(products.reshape((out_channels,) + geometry.output_size + (n,)),
                                 bias)
         # (N, groups, C / groups * K, positions): one copy, then a product per sample
         cols = _contiguous(_im2col(x, geometry)).reshape(n, groups, weights.shape[2],
                                                          math.prod(geometry.output_size))
+        if keep_columns:
+            ctx.columns = cols
         out = xp.matmul(weights, cols)
         return _add_bias(out.reshape((n, out_channels) + geometry.output_size), bias)
 
@@ -254,7 +262,8 @@ class Convolution(Op):
         # torch's convolution_backward reads input and weight for all three gradients
         return (depends_on(ConvolutionTranspose.apply(grad, w, None, geometry=geometry), x)
                 if needs[0] else None,
-                depends_on(ConvolutionWeight.apply(x, grad, geometry=geometry), w)
+                depends_on(ConvolutionWeight.apply(x, grad, geometry=geometry,
+                                                   columns=getattr(ctx, "columns", None)), w)
                 if needs[1] else None,
                 depends_on(_channel_sum(grad), x, w) if needs[2] else None)
 
@@ -303,7 +312,9 @@ class ConvolutionWeight(Op):
     saved_inputs = (0, 1)
 
     @staticmethod
-    def forward(ctx, x, y, geometry: ConvGeometry):
+    def forward(ctx, x, y, geometry: ConvGeometry, columns=None):
+        # columns: x's, when the convolution's forward kept them in the layout used here
+        # (batch first: 4 dims; batch last: 3)
         ctx.geometry = geometry
         n, channels = x.shape[:2]
         groups, out_channels = geometry.groups, y.shape[1]
@@ -311,13 +322,15 @@ class ConvolutionWeight(Op):
         if not _batch_last(geometry) and out_channels * 4 <= positions:
             # few output channels: a product per sample, then the sum over the batch (the
             # per-sample results, O x C * K each, are at most a quarter of the columns)
-            cols = _contiguous(_im2col(x, geometry)).reshape(
-                n, groups, channels // groups * math.prod(geometry.kernel), positions)
+            cols = columns if columns is not None and columns.ndim == 4 else \
+                _contiguous(_im2col(x, geometry)).reshape(
+                    n, groups, channels // groups * math.prod(geometry.kernel), positions)
             grads = y.reshape(n, groups, out_channels // groups, positions)
             out = xp.matmul(grads, cols.transpose(0, 1, 3, 2)).sum(axis=0)
         else:  # one product over the whole batch (columns first: BLAS runs it faster)
-            out = xp.matmul(_columns(x, geometry),
-                            _grad_rows(y, groups).transpose(0, 2, 1)).transpose(0, 2, 1)
+            cols = columns if columns is not None and columns.ndim == 3 else \
+                _columns(x, geometry)
+            out = xp.matmul(cols, _grad_rows(y, groups).transpose(0, 2, 1)).transpose(0, 2, 1)
         return out.reshape((y.shape[1], x.shape[1] // groups) + geometry.kernel)
 
     @staticmethod
@@ -424,7 +437,9 @@ def _convolution(op: str, spatial: int, input: Tensor, weight: Tensor, bias, str
                            f"actual input size")
     output_size = tuple((p - r) // s + 1 for p, r, s in zip(padded, reach, stride))
     geometry = ConvGeometry(stride, pads, dilation, groups, kernel, size, output_size)
-    out = Convolution.apply(input, weight, bias, geometry=geometry)
+    out = Convolution.apply(input, weight, bias, geometry=geometry,
+                            keep_columns=STATE.enabled and weight.requires_grad and
+                            not input.requires_grad)
     return out.squeeze(0) if unbatched else out
 
 
