@@ -327,10 +327,10 @@ class ConvolutionWeight(Op):
                     n, groups, channels // groups * math.prod(geometry.kernel), positions)
             grads = y.reshape(n, groups, out_channels // groups, positions)
             out = xp.matmul(grads, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-        else:  # one product over the whole batch (columns first: BLAS runs it faster)
+        else:  # one product over the whole batch, made in the weight's layout
             cols = columns if columns is not None and columns.ndim == 3 else \
                 _columns(x, geometry)
-            out = xp.matmul(cols, _grad_rows(y, groups).transpose(0, 2, 1)).transpose(0, 2, 1)
+            out = xp.matmul(_grad_rows(y, groups), cols.transpose(0, 2, 1))
         return out.reshape((y.shape[1], x.shape[1] // groups) + geometry.kernel)
 
     @staticmethod

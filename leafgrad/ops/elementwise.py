@@ -911,10 +911,11 @@ _UNSIGNED_OF_SIZE = {2: xp.uint16, 4: xp.uint32, 8: xp.uint64}
 def _zero_where(mask, grad):
     """``where(mask, 0, grad)`` as a bitwise select: the same bits (nan and inf included) and
     several times faster than ``where`` on the random masks of activations."""
+    if grad.ndim == 0:
+        return xp.where(mask, grad.dtype.type(0), grad)
     unsigned = _UNSIGNED_OF_SIZE[grad.dtype.itemsize]
-    keep = xp.asarray(mask).astype(unsigned)  # 1 where zeroed
-    keep -= 1  # 0 where zeroed, all bits set where kept
-    return (grad.view(unsigned) & keep).view(grad.dtype)
+    keep = xp.subtract(mask, 1, dtype=unsigned)  # 0 where zeroed, all bits set where kept
+    return xp.bitwise_and(grad.view(unsigned), keep, out=keep).view(grad.dtype)
 
 
 class ThresholdBackward(_PiecewiseLinearBackward):
