@@ -408,35 +408,11 @@ def _recorded_result(out, ctx) -> Tensor:
 def _apply_untracked(cls, args: tuple, kwargs: dict):
     """``Op.apply`` when grad mode is off (``no_grad``, backward formulas without
     ``create_graph``): arrays in, an untracked result out."""
-    arrays = []
-    requires = False
-    why = None
-    for arg in args:
-        if isinstance(arg, Tensor):
-            arrays.append(arg._data)
-            if arg._requires_grad:
-                requires = True
-            reason = arg._why_no_grad
-            if reason is not None and why != "volatile":
-                why = reason
-        else:
-            arrays.append(arg)
+    arrays, requires, why = unpack_arguments(args)  # (no view is refreshed: grad mode is off)
     out = cls.forward(_new(cls._node_class), *arrays, **kwargs)
     if requires and why != "volatile":
         why = "no_grad"
-    if type(out) is tuple or cls.is_view:
-        return _wrap_untracked(cls, out, why, args, kwargs)
-    if type(out) is not _ndarray:
-        out = _asarray(out)  # NumPy gives 0-d results as scalars
-    result = _new(Tensor)
-    result._data = out
-    result._requires_grad = False
-    result._grad_fn = None
-    result._output_nr = 0
-    result._version_counter = [0]
-    result._why_no_grad = why
-    result._grad = None
-    return result
+    return _wrap_untracked(cls, out, why, args, kwargs)
 
 
 def _wrap_untracked(cls, out, why: str | None, args: tuple, kwargs: dict):
