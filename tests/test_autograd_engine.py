@@ -472,3 +472,27 @@ def test_leaf_grad_has_the_leafs_memory_layout():
     (z * 2).sum().backward()
     assert z.grad.stride() == z.stride() == (1, 3)
     np.testing.assert_array_equal(z.grad.numpy(), np.full((3, 4), 2.0))
+
+
+def test_threads_backpropagating_into_one_leaf_add_up():
+    """As torch (which locks its AccumulateGrad): concurrent backward passes through a shared
+    graph lose no contribution to the leaves' .grad, the first one included."""
+    import threading
+    x = leaf(np.ones(1000))
+    y = (x * 2.0).sum()
+    lost = 0
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(1000):
+            x.grad = None
+            threads = [threading.Thread(target=y.backward, kwargs={"retain_graph": True})
+                       for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            lost += not np.array_equal(x.grad.numpy(), np.full(1000, 4.0))
+    finally:
+        sys.setswitchinterval(switch)
+    assert lost == 0

@@ -250,6 +250,45 @@ def pow_then_add(a, b):
     return b.add_(1)
 
 
+# what a product or quotient saves depends on which operands need a gradient (torch saves an
+# operand only for the other's gradient): modifying an operand afterwards fails or not as in torch
+@in_place_program
+def scaled_then_modified(a, b):
+    out = b * 2.0
+    b.add_(1)
+    return out
+
+
+@in_place_program
+def product_with_constant_tensor_then_modified(a, b):
+    out = b * a.detach()
+    b.add_(1)
+    return out
+
+
+@in_place_program
+def constant_tensor_of_product_modified(a, b):
+    weight = a.detach() * 1
+    out = b * weight
+    weight.add_(1)
+    return out
+
+
+@in_place_program
+def quotient_numerator_modified(a, b):
+    out = b / a.detach()
+    b.add_(1)
+    return out
+
+
+@in_place_program
+def quotient_denominator_modified(a, b):
+    denominator = a.detach() + 1
+    out = b / denominator
+    denominator.add_(1)
+    return out
+
+
 
 @pytest.mark.parametrize("name", list(IN_PLACE_PROGRAMS))
 def test_in_place_programs_match(name):

@@ -90,9 +90,13 @@ def test_saved_tensors_show_dtype_constants_outputs_and_no_grad_inputs():
     b = leafgrad.ones(2, 3, dtype=leafgrad.float64)
     nodes, _ = parse(draw_graph((a.exp() * 2) * b))
     assert "ExpBackward0\nsaved[0]: output 0 (2, 3) float64" in nodes
-    assert "MulBackward0\nsaved[0]: tensor (2, 3) float64\nsaved[1]: constant 2" in nodes
-    assert "MulBackward0\nsaved[0]: tensor (2, 3) float64\nsaved[1]: tensor (2, 3) float64 " \
-           "(no grad)" in nodes
+    # as torch, a factor is kept only for the other factor's gradient: here no gradient
+    # needs the first factors (None)
+    assert "MulBackward0\nsaved[0]: None\nsaved[1]: constant 2" in nodes
+    assert "MulBackward0\nsaved[0]: None\nsaved[1]: tensor (2, 3) float64 (no grad)" in nodes
+    both, _ = parse(draw_graph(a * a))
+    assert "MulBackward0\nsaved[0]: tensor (2, 3) float64\nsaved[1]: tensor (2, 3) float64" \
+        in both
     hidden, _ = parse(draw_graph(a.exp(), show_saved=False))
     assert "ExpBackward0" in hidden
 

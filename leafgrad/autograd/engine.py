@@ -12,6 +12,7 @@ Backward formulas run under ``no_grad`` unless ``create_graph``, which records t
 from __future__ import annotations
 
 import sys
+import threading
 import warnings
 
 import numpy as np
@@ -579,6 +580,9 @@ def _unshared(gradient: Tensor, array) -> bool:
                             sys.getrefcount(base) <= _UNSHARED_BASE_REFERENCES)
 
 
+_GRAD_LOCK = threading.Lock()
+
+
 def _accumulate(leaf: Tensor, gradient: Tensor, capture, results: list, accumulate: bool,
                 create_graph: bool) -> None:
     hooks = leaf._hooks
@@ -592,26 +596,27 @@ def _accumulate(leaf: Tensor, gradient: Tensor, capture, results: list, accumula
         return
     if not leaf._requires_grad:  # frozen after the graph was built
         return
-    if leaf._grad is None:
-        # a later backward adds into .grad in place, so .grad must not alias what anyone else
-        # holds (a root's gradient, another leaf's): as torch, the incoming array is taken only
-        # when it owns its memory and nothing but its wrapper refers to it, else copied (with
-        # create_graph, the copy is recorded)
-        # .grad has the leaf's memory layout (torch's gradient layout contract)
-        array = gradient._data
-        if create_graph:
-            leaf._grad = gradient.clone()
-        elif array.strides == leaf._data.strides and not (hooks and hooks["grad"]) and \
-                _unshared(gradient, array):
-            leaf._grad = _wrap(array, False)
+    with _GRAD_LOCK:  # threads backpropagating into one leaf add up, as torch's lock does
+        if leaf._grad is None:
+            # A later backward adds into .grad in place, so .grad must not alias what anyone
+            # else holds (a root's gradient, another leaf's): as torch, the incoming array is
+            # taken only when nothing but its wrapper refers to it and it has the leaf's memory
+            # layout (torch's gradient layout contract), else copied into that layout (with
+            # create_graph, the copy is recorded).
+            array = gradient._data
+            if create_graph:
+                leaf._grad = gradient.clone()
+            elif array.strides == leaf._data.strides and not (hooks and hooks["grad"]) and \
+                    _unshared(gradient, array):
+                leaf._grad = _wrap(array, False)
+            else:
+                copy = np.empty_like(leaf._data)
+                copy[...] = array
+                leaf._grad = _wrap(copy, False)
+        elif create_graph or leaf._grad._requires_grad:
+            leaf._grad = leaf._grad + gradient
         else:
-            copy = np.empty_like(leaf._data)
-            copy[...] = array
-            leaf._grad = _wrap(copy, False)
-    elif create_graph or leaf._grad._requires_grad:
-        leaf._grad = leaf._grad + gradient
-    else:
-        np.add(leaf._grad._data, gradient._data, out=leaf._grad._data, casting="unsafe")
+            np.add(leaf._grad._data, gradient._data, out=leaf._grad._data, casting="unsafe")
     if hooks and hooks["post"]:
         for hook in list(hooks["post"].values()):
             hook(leaf)

@@ -134,15 +134,20 @@ class Node:
         if not saved:
             return ()
         values = []
-        for entry in saved:
-            if entry is not None and entry[0] == INPUT and entry[1]._version_counter[0] == \
-                    entry[2]:
-                values.append(entry[1]._data if arrays else entry[1])  # the common cases
-            elif arrays and entry is not None and entry[0] == OUTPUT and entry[2][0] == entry[3]:
+        for entry in saved:  # the common cases inlined; unpack checks and reports the rest
+            if entry is None:
+                values.append(None)
+                continue
+            kind = entry[0]
+            if kind == INPUT and entry[1]._version_counter[0] == entry[2]:
+                values.append(entry[1]._data if arrays else entry[1])
+            elif kind == CONSTANT:
+                values.append(entry[1])
+            elif arrays and kind == OUTPUT and entry[2][0] == entry[3]:
                 values.append(entry[1])
             else:
                 value = unpack(self, entry)
-                values.append(value._data if arrays and isinstance(value, Tensor) else value)
+                values.append(value._data if arrays else value)
         return tuple(values)
 
     def _release(self) -> None:
@@ -290,6 +295,9 @@ class Op(Node, metaclass=_FunctionMeta):
     _node_suffix = "Backward0"  # the grad_fn class is <Name>Backward0 unless node_name is set
     _plain = True
     saved_inputs: tuple = ()
+    # {saved input: the inputs whose gradients use it}: it is saved only when one of them needs
+    # a gradient (None: always saved)
+    saved_for: dict | None = None
     saves_output = False
     is_view = False  # the output aliases the (single) input's storage
 
@@ -336,7 +344,7 @@ class Op(Node, metaclass=_FunctionMeta):
             return _wrap_untracked(cls, out, why, args, kwargs)
         ctx._edges = tuple(edges)
         if cls.saved_inputs:
-            ctx._saved = _saved_entries(cls.saved_inputs, args)
+            ctx._saved = _saved_entries(cls, args, edges)
         if type(out) is tuple or cls._special_outputs or ANOMALY_USE.ever and STATE.anomaly:
             return _wrap_recorded_outputs(cls, ctx, args, out, kwargs)
         return _recorded_result(out, ctx)
@@ -349,7 +357,7 @@ class Op(Node, metaclass=_FunctionMeta):
         general loop over arguments. Views, reasons for not recording and anomaly mode take
         ``apply``."""
         apply, node_class, forward = cls.apply, cls._node_class, cls.forward
-        saved_inputs = cls.saved_inputs
+        saves = bool(cls.saved_inputs)
         if cls._special_outputs:
             return lambda a, b, b_is_tensor: apply(a, b)
 
@@ -360,10 +368,10 @@ class Op(Node, metaclass=_FunctionMeta):
                 return apply(a, b)
             ctx = _new(node_class)
             out = forward(ctx, a._data, b._data if b_is_tensor else b)
-            ctx._edges = (_edge_of(a) if a._requires_grad else None,
-                          _edge_of(b) if b_is_tensor and b._requires_grad else None)
-            if saved_inputs:
-                ctx._saved = _saved_entries(saved_inputs, (a, b))
+            ctx._edges = edges = (_edge_of(a) if a._requires_grad else None,
+                                  _edge_of(b) if b_is_tensor and b._requires_grad else None)
+            if saves:
+                ctx._saved = _saved_entries(cls, (a, b), edges)
             return _recorded_result(out, ctx)
         return apply_binary
 
@@ -376,13 +384,25 @@ def _edge_of(tensor: Tensor) -> tuple:
             data.dtype)
 
 
-def _saved_entries(indices: tuple, args: tuple) -> list:
-    """The saved-tensor entries of a recorded op for the arguments at ``indices``."""
+def _saved_entries(cls, args: tuple, edges) -> list:
+    """The saved-tensor entries of a recorded op: for each of ``cls.saved_inputs``, the
+    argument, or None where ``cls.saved_for`` says that only the gradients of inputs that need
+    none use it (as torch, which then lets it be modified in place)."""
     saved = []
-    for i in indices:
+    saved_for = cls.saved_for
+    for i in cls.saved_inputs:
         arg = args[i]
-        saved.append((INPUT, arg, arg._version_counter[0]) if isinstance(arg, Tensor)
-                     else (CONSTANT, arg))
+        if not isinstance(arg, Tensor):
+            saved.append((CONSTANT, arg))
+            continue
+        if saved_for is not None:
+            for j in saved_for[i]:
+                if edges[j] is not None:
+                    break
+            else:  # no input whose gradient uses it needs one
+                saved.append(None)
+                continue
+        saved.append((INPUT, arg, arg._version_counter[0]))
     return saved
 
 

@@ -196,6 +196,7 @@ class Mul(Op):
 
     array_backward = True
     saved_inputs = (0, 1)
+    saved_for = {0: (1,), 1: (0,)}  # as torch: x * w keeps x only if w needs a gradient
 
     @staticmethod
     def forward(ctx, a, b):
@@ -213,6 +214,7 @@ class Div(Op):
 
     array_backward = True
     saved_inputs = (0, 1)
+    saved_for = {0: (1,), 1: (0, 1)}
 
     @staticmethod
     def forward(ctx, a, b):
