@@ -7,7 +7,9 @@
    the input's shape and casts it to the input's dtype, so derivative rules never do.
 3. Leaves (``AccumulateGrad``) add into ``.grad``; ``autograd.grad`` captures instead.
 4. Unless ``retain_graph``, each node drops its saved tensors right after it ran.
-Backward formulas run under ``no_grad`` unless ``create_graph``, which records them.
+Backward formulas run under ``no_grad`` unless ``create_graph``, which records them. Without
+``create_graph`` the gradients travel as raw arrays ("array mode"): a formula that reads the same
+on arrays (``Op.array_backward``) runs on them, the others get them wrapped as Tensors.
 """
 from __future__ import annotations
 
