@@ -290,7 +290,8 @@ def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph
                     elif array_mode:
                         if type(gradient) is not _ndarray or gradient.shape != edge[2] or \
                                 gradient.dtype is not edge[3]:
-                            gradient = _conform_array(gradient, edge, node, edges)
+                            gradient = _conform_array(gradient, edge, node,
+                                                      _index_of(edge, edges))
                     elif type(gradient) is not Tensor or gradient._data.shape != edge[2] or \
                             gradient._data.dtype is not edge[3]:
                         gradient = _conform(gradient, edge, node, _index_of(edge, edges))
@@ -402,27 +403,24 @@ def _arrays_of(grads, node) -> tuple:
         elif isinstance(gradient, Tensor):
             arrays.append(gradient._data)
         else:
-            _conform(gradient, None, node, index)  # raises the error for a non-Tensor
+            raise _not_a_gradient(gradient, node, index)
     return tuple(arrays)
 
 
-def _conform_array(gradient, edge: tuple, node, edges: tuple):
-    """``_conform`` for array-mode gradients (NumPy may give a 0-d result as a scalar)."""
-    if type(gradient) is not _ndarray:
-        gradient = np.asarray(gradient)
-    shape, dtype = edge[2], edge[3]
-    if gradient.shape != shape:
-        gradient = _sum_to(_wrap(gradient, False), shape, node, _index_of(edge, edges))._data
-    if gradient.dtype != dtype:
-        gradient = gradient.astype(dtype)
-    return gradient
+def _not_a_gradient(value, node, index: int) -> RuntimeError:
+    return RuntimeError(f"expected Variable or None (got {type(value).__name__}): "
+                        f"{node.name()} returned it as the gradient of input {index}")
+
+
+def _conform_array(gradient, edge: tuple, node, index: int):
+    """``_conform`` for an array-mode gradient (NumPy may give a 0-d result as a scalar)."""
+    return _conform(_wrap(np.asarray(gradient), False), edge, node, index)._data
 
 
 def _conform(gradient, edge: tuple, node, index: int) -> Tensor:
     """Reduce a broadcast gradient to the input's shape and cast it to the input's dtype."""
     if not isinstance(gradient, Tensor):
-        raise RuntimeError(f"expected Variable or None (got {type(gradient).__name__}): "
-                           f"{node.name()} returned it as the gradient of input {index}")
+        raise _not_a_gradient(gradient, node, index)
     shape, dtype = edge[2], edge[3]
     if gradient._data.shape != shape:
         gradient = _sum_to(gradient, shape, node, index)
