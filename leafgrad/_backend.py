@@ -1,16 +1,37 @@
-"""The per-device array module: every array operation in ``leafgrad/ops`` goes through ``xp``.
+"""The per-device array module: the only place in the library's core that names NumPy.
 
-Only NumPy (``cpu``) is installed now. Ops call ``xp.<function>`` on the arrays they are given;
-a CuPy device registers its module in ``_MODULES``, and ``xp`` calls on CuPy arrays dispatch to
-it through NumPy's ``__array_function__``/``__array_ufunc__`` protocols, which CuPy implements,
-so the derivative rules stay as they are. The one thing such a backend must add is a ``like=``
-argument where an op creates an array from a shape alone (``xp.zeros(shape, ...)``).
+``ops/``, ``autograd/``, ``optim/`` and ``nn/`` reach arrays through this module only (a test
+scans them for direct NumPy use):
+
+- ``xp`` is the array module the ops call (``xp.exp(a)``, ``xp.matmul(a, b)``). Functions of
+  ``xp`` called on another library's arrays dispatch to that library through NumPy's
+  ``__array_function__``/``__array_ufunc__`` protocols, so derivative rules stay as they are.
+- ``is_array(x)`` and ``is_scalar(x)`` are the type checks (never ``isinstance(x, np.ndarray)``).
+- An array made from a shape alone is made like an existing one: ``xp.zeros(shape, dtype=...,
+  like=other)`` (also ``ones``, ``empty``, ``full``, ``arange``, ``eye``), or with
+  ``zeros``/``empty``/``full`` below, so that it lands on the device of the data it goes with.
+
+What a second array module (CuPy, say, registered in ``_MODULES`` under its device type) must
+provide:
+
+1. NumPy's array API as functions of the module: ufuncs with ``out=`` and ``where=``, reductions
+   with ``axis``/``keepdims``/``dtype``, ``matmul``/``einsum``/``tensordot``, ``take_along_axis``,
+   ``put_along_axis``, ``add.at``, ``lib.stride_tricks.as_strided``/``sliding_window_view``,
+   ``errstate``, ``broadcast_to``/``broadcast_shapes``, ``copyto``, ``may_share_memory``.
+2. The ``__array_function__``/``__array_ufunc__`` protocols on its array type, and ``like=`` on
+   the shape-only creators.
+3. Arrays with NumPy's attributes: ``shape``, ``dtype`` (NumPy dtypes), ``strides``, ``flags``,
+   ``base``, ``ndim``, ``size``, ``itemsize``, ``T``; ``astype(dtype, copy=)``, ``reshape``,
+   ``copy(order=)``.
+4. Its array type in ``_ARRAY_TYPES`` below, and a way to host copies (``asnumpy``) for
+   printing and saving.
 """
 from __future__ import annotations
 
 import numpy
 
-__all__ = ["device", "array_module", "get_device"]
+__all__ = ["device", "array_module", "get_device", "xp", "is_array", "is_scalar", "zeros",
+           "empty", "full", "ndarray"]
 
 
 class device:
@@ -72,3 +93,32 @@ def array_module(dev: device = CPU):
 
 
 xp = numpy  # the array module the ops call (see the module docstring)
+ndarray = numpy.ndarray  # the CPU array type (exact-type checks on hot paths: `type(a) is ndarray`)
+# every installed backend's array type and scalar type
+_ARRAY_TYPES: tuple = (numpy.ndarray,)
+_SCALAR_TYPES: tuple = (numpy.generic,)
+
+
+def is_array(value) -> bool:
+    """Whether ``value`` is an array of an installed backend (not a Tensor, not a number)."""
+    return isinstance(value, _ARRAY_TYPES)
+
+
+def is_scalar(value) -> bool:
+    """Whether ``value`` is an array library's scalar (``numpy.float32(1)``...)."""
+    return isinstance(value, _SCALAR_TYPES)
+
+
+def zeros(shape, dtype, like):
+    """Zeros of ``shape`` and ``dtype`` on the device of the array ``like``."""
+    return xp.zeros(shape, dtype=dtype, like=like)
+
+
+def empty(shape, dtype, like):
+    """An uninitialised array of ``shape`` and ``dtype`` on the device of ``like``."""
+    return xp.empty(shape, dtype=dtype, like=like)
+
+
+def full(shape, value, dtype, like):
+    """An array of ``shape`` filled with ``value``, on the device of ``like``."""
+    return xp.full(shape, value, dtype=dtype, like=like)

@@ -91,6 +91,33 @@ def to_numpy_dtype(d) -> np.dtype:
                     f"be a leafgrad dtype such as leafgrad.float32 (got {d!r})")
 
 
+# -- predicates on array dtypes: the one place that knows which dtypes are which ---------------
+def is_floating_point(np_dtype: np.dtype) -> bool:
+    """Whether an array dtype is a floating-point one (float16/32/64)."""
+    return np_dtype.kind == "f"
+
+
+def is_complex(np_dtype: np.dtype) -> bool:
+    """Whether an array dtype is complex (no complex dtype is supported yet: always False for
+    a leafgrad tensor's array)."""
+    return np_dtype.kind == "c"
+
+
+def is_differentiable(np_dtype: np.dtype) -> bool:
+    """Whether values of this array dtype can carry gradients: floating point and complex, as
+    in torch (integers and bools never require grad)."""
+    return np_dtype.kind in "fc"
+
+
+def is_integral(np_dtype: np.dtype, include_bool: bool = False) -> bool:
+    """Whether an array dtype is an integer one (bool too with ``include_bool``)."""
+    return np_dtype.kind in ("iub" if include_bool else "iu")
+
+
+def is_bool(np_dtype: np.dtype) -> bool:
+    return np_dtype.kind == "b"
+
+
 def _category(np_dtype: np.dtype) -> int:
     kind = np_dtype.kind
     return 2 if kind == "f" else (0 if kind == "b" else 1)

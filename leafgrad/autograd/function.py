@@ -291,6 +291,22 @@ class Op(Node, metaclass=_FunctionMeta):
     saved_for: dict | None = None
     saves_output = False
     is_view = False  # the output aliases the (single) input's storage
+    # False for ops whose outputs never carry gradients (comparisons, argmax, nonzero ...):
+    # they go through dispatch like every op, but record no node and need no backward
+    differentiable = True
+    # linear in its floating inputs jointly (add, sum, reshape, cat ...): its forward
+    # derivative is the op itself applied to the tangents
+    linear = False
+    # Optional forward-mode rule, ``jvp(ctx, inputs, output, *tangents)``: the tangent of the
+    # output (a tuple for several outputs) from one tangent per input (None where an input has
+    # none), written with Tensor ops; ``ctx`` is the forward's ctx, ``inputs`` the positional
+    # arguments, ``output`` the result. None: use ``linear``, else forward mode refuses the op.
+    jvp = None
+    # Optional batching rule for vmap, ``batch_rule(inputs, batch_dims, **kwargs)`` ->
+    # ``(output, output_batch_dim)``: ``inputs`` are the positional arguments (Tensors holding
+    # their batch dimension at ``batch_dims[i]``, None for an unbatched one); "elementwise"
+    # names the shared rule of broadcasting elementwise ops.
+    batch_rule = None
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
