@@ -320,7 +320,7 @@ class Op(Node, metaclass=_FunctionMeta):
     def apply(cls, *args, **kwargs):
         # Every op's hot path: unpack_arguments is inlined, building the graph edges in the
         # same pass over the arguments.
-        if not STATE.enabled:
+        if not STATE.enabled or not cls.differentiable:
             return _apply_untracked(cls, args, kwargs)
         arrays = []
         edges = []
@@ -437,7 +437,9 @@ def _apply_untracked(cls, args: tuple, kwargs: dict):
     ``create_graph``): arrays in, an untracked result out."""
     arrays, requires, why = unpack_arguments(args)  # (no view is refreshed: grad mode is off)
     out = cls.forward(_new(cls._node_class), *arrays, **kwargs)
-    if requires and why != "volatile":
+    if not cls.differentiable:  # a result that is never differentiable: volatile or nothing
+        why = "volatile" if why == "volatile" else None
+    elif requires and why != "volatile":
         why = "no_grad"
     return _wrap_untracked(cls, out, why, args, kwargs)
 
