@@ -384,7 +384,7 @@ def _arrays_in(value):
 def saved_arrays_leafgrad(loss) -> list:
     """Every array kept for backward by the graph of ``loss``, once per saving node (as PyTorch
     packs a tensor once per node that saves it)."""
-    from leafgrad.autograd.function import AccumulateGrad
+    from leafgrad.autograd.graph import AccumulateGrad
     arrays, seen, stack = [], set(), [loss.grad_fn]
     while stack:
         node = stack.pop()

@@ -1,25 +1,19 @@
-"""The per-thread autograd flags read on every op (kept apart so that the Tensor module can
-read them without importing the autograd package)."""
+"""The per-thread autograd state read on every op (kept apart so that the Tensor module can
+read it without importing the autograd package)."""
 import threading
 
 
 class _GradState(threading.local):
-    """Class attributes give each new thread the defaults: grad on, anomaly mode off."""
+    """Class attributes give each new thread the defaults: grad on, no modes.
+
+    ``modes`` is the thread's stack of dispatch modes (see ``autograd/dispatch.py``), and
+    ``mode_depth`` counts the mode rules running on this thread (their ops take the general
+    path)."""
 
     enabled = True
     inference = False
-    anomaly = False
-    anomaly_check_nan = True
+    modes: tuple = ()
+    mode_depth = 0
 
 
 STATE = _GradState()
-
-
-class _AnomalyUse:
-    """Whether any thread ever turned anomaly mode on: until then the hot path need not read the
-    per-thread flag (a thread-local read costs as much as a small op's bookkeeping)."""
-
-    ever = False
-
-
-ANOMALY_USE = _AnomalyUse()

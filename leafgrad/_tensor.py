@@ -11,8 +11,36 @@ import numpy as np
 from leafgrad import _dtype
 from leafgrad._backend import CPU, get_device
 from leafgrad._grad_state import STATE
+from leafgrad._tensor_str import tensor_repr
+from leafgrad.utils.hooks import RemovableHandle
 
 __all__ = ["Tensor", "Size"]
+
+
+class _Layers:
+    """The functions of the layers above the Tensor that its methods call. This module imports
+    none of those layers (the Tensor is the bottom of the import graph); each fills in its
+    entries when it is imported: ``autograd/views.py`` the view and in-place machinery,
+    ``autograd/engine.py`` backward, ``autograd/graph.py`` the leaf node, ``ops`` the dtype cast,
+    ``_factories`` the conversion of Python data."""
+
+    refresh_view: Callable  # (view) -> None: the view's grad_fn brought up to date
+    apply_inplace: Callable  # (tensor, compute, op_name, others, direct) -> tensor
+    mark_views: Callable  # (result, source, op_class, kwargs) -> None, after a view op
+    record_dirty_view: Callable  # (view, ctx, output_nr) -> None: mark_dirty on a view
+    backward: Callable  # autograd.backward
+    AccumulateGrad: type  # the node class of leaves
+    cast: Callable  # (tensor, dtype, copy) -> tensor
+    from_data: Callable  # (data, numpy dtype, copy) -> array
+
+
+LAYERS = _Layers()
+
+
+def warn_volatile() -> None:
+    warnings.warn("volatile is deprecated: use `with leafgrad.no_grad():` instead (volatile "
+                  "tensors record no graph, like everything computed inside no_grad)",
+                  DeprecationWarning, stacklevel=3)
 
 
 class Size(tuple):
@@ -91,8 +119,7 @@ class Tensor:
         elif len(args) == 1 and isinstance(args[0], Tensor):
             array = args[0]._data  # torch's legacy constructor aliases a tensor, keeping its dtype
         elif len(args) == 1 and (isinstance(args[0], (list, tuple, range, np.ndarray))):
-            from leafgrad._factories import _from_data
-            array = _from_data(args[0], np_dtype, copy=True)
+            array = LAYERS.from_data(args[0], np_dtype, copy=True)
         else:
             raise TypeError(f"new(): data must be a sequence (got "
                             f"{', '.join(type(a).__name__ for a in args)}): use Tensor(sizes...) "
@@ -108,7 +135,7 @@ class Tensor:
         was recorded gets a new node, replayed from the base's current history, as torch does.
         """
         if self._base is not None:
-            _refresh_view(self)
+            LAYERS.refresh_view(self)
         return self._grad_fn
 
     @property
@@ -205,12 +232,11 @@ class Tensor:
         """True for tensors made with ``Variable(..., volatile=True)`` and results computed from
         them: they record no graph (the modern spelling is ``with no_grad():``)."""
         if self._base is not None:
-            _refresh_view(self)  # a view of a base made volatile by an in-place op
+            LAYERS.refresh_view(self)  # a view of a base made volatile by an in-place op
         return self._why_no_grad == "volatile"
 
     @volatile.setter
     def volatile(self, value: bool) -> None:
-        from leafgrad.autograd.variable import warn_volatile
         warn_volatile()
         if value:
             if self.grad_fn is not None:
@@ -257,8 +283,7 @@ class Tensor:
 
         ``retain_variables`` is the seed's older name for ``retain_graph`` (deprecated).
         """
-        from leafgrad.autograd import engine
-        engine.backward((self,), None if gradient is None else (gradient,), retain_graph,
+        LAYERS.backward((self,), None if gradient is None else (gradient,), retain_graph,
                         create_graph, inputs=inputs, retain_variables=retain_variables,
                         _from_tensor=True)
 
@@ -268,7 +293,6 @@ class Tensor:
         fn = self.grad_fn
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        from leafgrad.utils.hooks import RemovableHandle
         if fn is not None:
             return fn._register_tensor_hook(self._output_nr, hook)
         if self._hooks is None:
@@ -282,7 +306,6 @@ class Tensor:
                                "tensors")
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        from leafgrad.utils.hooks import RemovableHandle
         if self._hooks is None:
             self._hooks = {"grad": {}, "post": {}}
         return RemovableHandle(self._hooks["post"], hook)
@@ -292,8 +315,7 @@ class Tensor:
         ref = self.__dict__.get("_accumulator")
         node = ref() if ref is not None else None
         if node is None:
-            from leafgrad.autograd.function import AccumulateGrad
-            node = AccumulateGrad(self)
+            node = LAYERS.AccumulateGrad(self)
             self.__dict__["_accumulator"] = weakref.ref(node)
         return node
 
@@ -429,7 +451,6 @@ class Tensor:
         return id(self)
 
     def __repr__(self) -> str:
-        from leafgrad._tensor_str import tensor_repr
         return tensor_repr(self)
 
     def __deepcopy__(self, memo):
@@ -484,10 +505,9 @@ class Tensor:
             else:
                 device = arg
         get_device(device)
-        from leafgrad.ops.elementwise import cast
         if dtype is None:
             return self.clone() if copy else self
-        return cast(self, dtype, copy=copy)
+        return LAYERS.cast(self, dtype, copy=copy)
 
     def cuda(self, device=None) -> Tensor:
         get_device("cuda" if device is None else device)
@@ -542,184 +562,9 @@ class Tensor:
     # -- in place ---------------------------------------------------------------------------
     def _apply_inplace(self, compute: Callable[[Tensor], Tensor], op_name: str,
                        others: tuple = (), direct: Callable | None = None) -> Tensor:
-        """Run ``compute`` (an out-of-place op) and write its result into this tensor's storage.
-
-        Outside autograd this is a plain write. When the graph must be recorded, the result's
-        grad_fn takes the place of this tensor's; for a view, the write is recorded on the
-        base so that both the base and the view backpropagate through it (and the base's other
-        views get a new grad_fn when next used). A volatile operand makes the target volatile.
-        """
-        base = self._base
-        enabled = STATE.enabled
-        if enabled and base is not None:
-            _refresh_view(self)  # the history this op extends must be current
-        volatile = self._why_no_grad == "volatile" or any(
-            isinstance(o, Tensor) and o._why_no_grad == "volatile" for o in others)
-        recording = enabled and not volatile and (
-            self._requires_grad or (base is not None and base._requires_grad)
-            or any(isinstance(o, Tensor) and o._requires_grad for o in others))
-        if enabled:
-            if self._requires_grad and self._grad_fn is None:
-                raise RuntimeError(
-                    f"a leaf Variable that requires grad is being used in an in-place operation "
-                    f"({op_name} on a leaf of shape {list(self.shape)}). Wrap the update in "
-                    f"`with leafgrad.no_grad():` (as optimizers do), or use the out-of-place op "
-                    f"to build a new tensor.")
-            if base is not None and base._requires_grad and base._grad_fn is None:
-                raise RuntimeError(
-                    f"a view of a leaf Variable that requires grad is being used in an in-place "
-                    f"operation ({op_name}). Modify it under `with leafgrad.no_grad():` or clone "
-                    f"the leaf first.")
-        if not recording:
-            if direct is not None:
-                direct(self._data)
-            else:
-                STATE.enabled = False
-                try:
-                    result = compute(self)
-                finally:
-                    STATE.enabled = enabled
-                _check_inplace_dtype(result, self, op_name)
-                np.copyto(self._data, result._data, casting="unsafe")
-            self._version_counter[0] += 1
-            if volatile and (enabled or not self._requires_grad):
-                _make_volatile(self)  # (a leaf updated under no_grad keeps requires_grad)
-            return self
-        result = _compute_from_old_value(self, compute)
-        _check_inplace_dtype(result, self, op_name)
-        if result._data.dtype != self._data.dtype:
-            result = result.to(self.dtype)
-        if base is not None:
-            from leafgrad.ops.shape import write_view_into_base
-            write_view_into_base(self, result)
-            _keep_output_in_place(result, self)
-            return self
-        np.copyto(self._data, result._data)
-        self._version_counter[0] += 1
-        old_fn, old_output_nr = self._grad_fn, self._output_nr
-        self._grad_fn, self._output_nr = result._grad_fn, result._output_nr
-        self._requires_grad, self._why_no_grad = result._requires_grad, result._why_no_grad
-        _move_retained(self, old_fn, old_output_nr)
-        _keep_output_in_place(result, self)
-        return self
-
-
-def _compute_from_old_value(target: Tensor, compute: Callable[[Tensor], Tensor]) -> Tensor:
-    """``compute`` applied to a tensor standing for ``target``'s value before the in-place op.
-
-    The old value is copied only when the recorded graph keeps it: most ops (add_, sub_, mul_
-    by a number ...) save nothing that aliases it. Reference counts taken around ``compute``
-    tell: a saved input holds the stand-in tensor (then it gets its own copy of the data); a
-    view or detached alias holds its version counter, and a stashed raw array holds the array
-    itself (then ``compute`` runs again on a copy, since those aliases cannot be redirected).
-    """
-    array = target._data
-    old_value = _wrap(array, target._requires_grad)
-    old_value._grad_fn, old_value._output_nr = target._grad_fn, target._output_nr
-    counter = old_value._version_counter
-    before = (sys.getrefcount(old_value), sys.getrefcount(array), sys.getrefcount(counter))
-    result = compute(old_value)
-    after = (sys.getrefcount(old_value), sys.getrefcount(array), sys.getrefcount(counter))
-    if after == before:
-        return result
-    if after[1:] == before[1:]:
-        old_value._data = array.copy()
-        return result
-    old_value = _wrap(array.copy(), target._requires_grad)
-    old_value._grad_fn, old_value._output_nr = target._grad_fn, target._output_nr
-    return compute(old_value)
-
-
-def _make_volatile(tensor: Tensor) -> None:
-    """An in-place op with a volatile operand: the target (and the base of a view) no longer
-    follows from its history, so it becomes volatile, as its out-of-place result would be."""
-    base = tensor._base
-    for target in (tensor,) if base is None else (tensor, base):
-        old_fn, old_output_nr = target._grad_fn, target._output_nr
-        target._grad_fn, target._output_nr = None, 0
-        target._requires_grad = False
-        target._why_no_grad = "volatile"
-        _move_retained(target, old_fn, old_output_nr)
-    if base is not None:
-        tensor._view_version = tensor._version_counter[0]
-
-
-def _move_retained(tensor: Tensor, old_fn, old_output_nr: int) -> None:
-    """After ``tensor`` got a new grad_fn (an in-place op, a refreshed view), its
-    ``retain_grad()`` follows it to the new node, as torch moves the retains_grad hook."""
-    retained = old_fn._retained if old_fn is not None else None
-    if not retained:
-        return
-    ref = retained.get(old_output_nr)
-    if ref is None or ref() is not tensor:
-        return
-    del retained[old_output_nr]
-    new_fn = tensor._grad_fn
-    if new_fn is not None:
-        if new_fn._retained is None:
-            new_fn._retained = {}
-            new_fn._plain = False
-        new_fn._retained[tensor._output_nr] = ref
-
-
-def _refresh_view(view: Tensor) -> None:
-    """Bring a view's grad_fn up to date after its base (or another view of the base) was
-    modified in place since the view's grad_fn was recorded: replay the view ops on the base,
-    whose history now includes the modification. torch regenerates views lazily the same way
-    (it shares one version counter between a base and its views)."""
-    version = view._version_counter[0]
-    if version == view._view_version:
-        return
-    base = view._base
-    if view._grad_fn is None and not base._requires_grad:
-        view._view_version = version  # no history on either side: nothing to replay
-        return
-    if view._view_creation is not None:
-        raise RuntimeError(_view_rebase_error(view, indirect=True))
-    from leafgrad.autograd.function import replay_view
-    prev = STATE.enabled
-    STATE.enabled = True  # as torch, also when grad_fn is read under no_grad
-    try:
-        regenerated = replay_view(base, view._view_chain)
-    finally:
-        STATE.enabled = prev
-    old_fn, old_output_nr = view._grad_fn, view._output_nr
-    view._grad_fn, view._output_nr = regenerated._grad_fn, regenerated._output_nr
-    view._requires_grad = regenerated._requires_grad
-    view._why_no_grad = regenerated._why_no_grad
-    view._view_version = version
-    _move_retained(view, old_fn, old_output_nr)
-
-
-def _view_rebase_error(view: Tensor, indirect: bool) -> str:
-    """torch's message for an in-place change that a view's history cannot follow: views made
-    under no_grad, by ops with several outputs (unbind, split ...) or inside a custom Function."""
-    modified = "its base or another view of its base has been" if indirect else "is being"
-    fn, creation = view._grad_fn, view._view_creation
-    if creation == "no_grad" or fn is None:
-        prefix = ("A view was created in" if fn is None else
-                  f"Output {view._output_nr} of {fn.name()} is a view of a view which was "
-                  f"created in")
-        message = f"{prefix} no_grad mode and {modified} modified inplace with grad mode enabled."
-    else:
-        message = f"Output {view._output_nr} of {fn.name()} is a view and {modified} modified " \
-                  f"inplace."
-    if creation == "multi_output":
-        message += (" This view is the output of a function that returns multiple views. Such "
-                    "functions do not allow the output views to be modified inplace. You should "
-                    "replace the inplace operation by an out-of-place one.")
-    elif creation == "custom_function":
-        message += (" This view was created inside a custom Function (or because an input was "
-                    "returned as-is) and the autograd logic to handle view+inplace would "
-                    "override the custom backward associated with the custom Function, leading "
-                    "to incorrect gradients. This behavior is forbidden. You can fix this by "
-                    "cloning the output of the custom Function.")
-    else:
-        message += (" Given that this use case is ambiguous and error-prone, it is forbidden. "
-                    "You can clarify your code by moving both the view and the inplace either "
-                    "both inside the no_grad block (if you don't want the inplace to be "
-                    "tracked) or both outside (if you want the inplace to be tracked).")
-    return message
+        """Run ``compute`` (an out-of-place op) and write its result into this tensor's storage,
+        recording it in the graph in this tensor's place (see ``autograd/views.py``)."""
+        return LAYERS.apply_inplace(self, compute, op_name, others, direct)
 
 
 # Tensor.__dict__ entries that tie a tensor to its graph or storage: never deep-copied
@@ -727,35 +572,10 @@ _AUTOGRAD_ATTRIBUTES = frozenset({"_accumulator", "_base", "_view_chain", "_view
                                   "_view_creation", "_hooks"})
 
 
-def _keep_output_in_place(result: Tensor, target: Tensor) -> None:
-    """An in-place op that saved its output (relu_, exp_, sigmoid_ ...) keeps ``target``, the
-    modified tensor, as torch does: a later in-place change of ``target`` then fails at backward
-    instead of silently using the stale copy."""
-    saved = result._grad_fn._saved if result._grad_fn is not None else None
-    if not saved:
-        return
-    from leafgrad.autograd.function import OUTPUT
-    for index, entry in enumerate(saved):
-        if entry is not None and entry[0] == OUTPUT and entry[1] is result._data:
-            saved[index] = (OUTPUT, target._data, target._version_counter,
-                            target._version_counter[0], entry[4])
-
-
 _TYPE_NAMES = {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
                "float16": "torch.HalfTensor", "int64": "torch.LongTensor",
                "int32": "torch.IntTensor", "int16": "torch.ShortTensor", "int8": "torch.CharTensor",
                "uint8": "torch.ByteTensor", "bool": "torch.BoolTensor"}
-
-
-def _check_inplace_dtype(result: Tensor, target: Tensor, op_name: str) -> None:
-    if _dtype._category(result._data.dtype) > _dtype._category(target._data.dtype):
-        raise RuntimeError(f"result type {_dtype.from_numpy_dtype(result._data.dtype)} of "
-                           f"{op_name} can't be cast to the desired output type "
-                           f"{target.dtype}: use the out-of-place op, or convert the tensor "
-                           f"first")
-    if result._data.shape != target._data.shape:
-        raise RuntimeError(f"output with shape {list(target._data.shape)} doesn't match the "
-                           f"broadcast shape {list(result._data.shape)} of {op_name}")
 
 
 def _normalize_dim(dim: int, ndim: int) -> int:

@@ -1,5 +1,5 @@
 """Automatic differentiation: the engine, custom functions, grad modes and checks."""
-from leafgrad.autograd import graph
+from leafgrad.autograd import graph, views  # views: the in-place machinery Tensors call
 from leafgrad.autograd.anomaly_mode import detect_anomaly, set_detect_anomaly
 from leafgrad.autograd.engine import backward, grad
 from leafgrad.autograd.function import Function, FunctionCtx, once_differentiable

@@ -5,13 +5,61 @@ import os
 import traceback
 import warnings
 
-import numpy as np
-
-from leafgrad._grad_state import ANOMALY_USE
-from leafgrad.autograd.grad_mode import STATE
+from leafgrad._backend import xp
+from leafgrad._dtype import is_differentiable
+from leafgrad._grad_state import STATE
+from leafgrad.autograd.dispatch import Mode, pop_mode, push_mode
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
-           "is_anomaly_check_nan_enabled"]
+           "is_anomaly_check_nan_enabled", "AnomalyMode"]
+
+
+class AnomalyMode(Mode):
+    """The dispatch mode of anomaly detection: each node made while it is active keeps the
+    traceback of its forward call, and a failing backward names it (with ``check_nan``, a
+    backward that returns NaN fails too)."""
+
+    def __init__(self, check_nan: bool = True) -> None:
+        self.check_nan = check_nan
+
+    def apply(self, op, args: tuple, kwargs: dict):
+        result = op.apply(*args, **kwargs)
+        first = result[0] if type(result) is tuple and result else result
+        node = getattr(first, "_grad_fn", None)
+        if node is not None and node._anomaly_trace is None:
+            record_forward_trace(node)
+        return result
+
+    def backward(self, node, grad_outputs: tuple, proceed):
+        try:
+            grads = proceed(node, grad_outputs)
+            if self.check_nan:
+                for index, g in enumerate(grads):
+                    # NaN only, as torch: an infinite gradient (sqrt at 0) is a valid result
+                    if g is not None and hasattr(g, "_data") and \
+                            is_differentiable(g._data.dtype) and xp.isnan(g._data).any():
+                        raise RuntimeError(f"Function '{node.name()}' returned nan values in "
+                                           f"its {index}th output.")
+        except Exception:
+            _warn_error_in(node)
+            raise
+        return grads
+
+
+def _anomaly_mode() -> AnomalyMode | None:
+    for mode in STATE.modes:
+        if type(mode) is AnomalyMode:
+            return mode
+    return None
+
+
+def _set_anomaly(enabled: bool, check_nan: bool) -> None:
+    """Replace this thread's anomaly mode (if any) by a new one, or by none."""
+    current = _anomaly_mode()
+    if current is not None:
+        pop_mode(current)
+    if enabled:
+        push_mode(AnomalyMode(check_nan))
 
 
 class detect_anomaly:
@@ -30,22 +78,19 @@ class detect_anomaly:
                       "and should only be enabled for debugging.", UserWarning, stacklevel=2)
 
     def __enter__(self) -> None:
-        self.prev = (STATE.anomaly, STATE.anomaly_check_nan)
-        ANOMALY_USE.ever = True
-        STATE.anomaly, STATE.anomaly_check_nan = True, self.check_nan
+        self.prev = (is_anomaly_enabled(), is_anomaly_check_nan_enabled())
+        _set_anomaly(True, self.check_nan)
 
     def __exit__(self, *exc) -> None:
-        STATE.anomaly, STATE.anomaly_check_nan = self.prev
+        _set_anomaly(*self.prev)
 
 
 class set_detect_anomaly(detect_anomaly):
     """Turn anomaly detection on or off (a plain call or a context manager)."""
 
     def __init__(self, mode: bool, check_nan: bool = True) -> None:
-        self.prev = (STATE.anomaly, STATE.anomaly_check_nan)
-        if mode:
-            ANOMALY_USE.ever = True
-        STATE.anomaly, STATE.anomaly_check_nan = mode, check_nan
+        self.prev = (is_anomaly_enabled(), is_anomaly_check_nan_enabled())
+        _set_anomaly(mode, check_nan)
 
     def __enter__(self) -> None:
         pass
@@ -53,12 +98,13 @@ class set_detect_anomaly(detect_anomaly):
 
 def is_anomaly_enabled() -> bool:
     """True while anomaly detection is on (``torch.is_anomaly_enabled``)."""
-    return STATE.anomaly
+    return _anomaly_mode() is not None
 
 
 def is_anomaly_check_nan_enabled() -> bool:
     """True while anomaly detection also checks backward results for NaN."""
-    return STATE.anomaly_check_nan
+    mode = _anomaly_mode()
+    return True if mode is None else mode.check_nan
 
 
 _AUTOGRAD_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -83,19 +129,3 @@ def _warn_error_in(node) -> None:
         f"Traceback of forward call that caused the error:\n{trace}" if trace else
         "No forward pass information available. Enable detect anomaly during forward pass "
         "for more information."), UserWarning, stacklevel=2)
-
-
-def run_with_anomaly_check(node, grad_outputs, run):
-    try:
-        grads = run(node, grad_outputs)
-        if STATE.anomaly_check_nan:
-            for index, g in enumerate(grads):
-                # NaN only, as torch: an infinite gradient (sqrt at 0) is a valid result
-                if g is not None and hasattr(g, "_data") and g._data.dtype.kind == "f" and \
-                        np.isnan(g._data).any():
-                    raise RuntimeError(f"Function '{node.name()}' returned nan values in its "
-                                       f"{index}th output.")
-    except Exception:
-        _warn_error_in(node)
-        raise
-    return grads

@@ -7,21 +7,24 @@
    the input's shape and casts it to the input's dtype, so derivative rules never do.
 3. Leaves (``AccumulateGrad``) add into ``.grad``; ``autograd.grad`` captures instead.
 4. Unless ``retain_graph``, each node drops its saved tensors right after it ran.
-Backward formulas run under ``no_grad`` unless ``create_graph``, which records them. Without
-``create_graph`` the gradients travel as raw arrays ("array mode"): a formula that reads the same
-on arrays (``Op.array_backward``) runs on them, the others get them wrapped as Tensors.
+Backward formulas run under ``no_grad`` unless ``create_graph``, which records them. Each node's
+formula runs through ``dispatch.run_backward``, where active modes see it. Without
+``create_graph`` the fast path of ``_fast.py`` may move the gradients as raw arrays; this file
+is the reference algorithm on Tensors.
 """
 from __future__ import annotations
 
-import sys
 import threading
 import warnings
 
-import numpy as np
-
-from leafgrad._tensor import Tensor, _wrap
-from leafgrad.autograd.function import AccumulateGrad, ArrayContext, materialize, run_backward_of
-from leafgrad.autograd.grad_mode import STATE
+from leafgrad._backend import xp
+from leafgrad._dtype import from_numpy_dtype
+from leafgrad._grad_state import STATE
+from leafgrad._tensor import LAYERS, Tensor, _wrap
+from leafgrad.autograd import _fast
+from leafgrad.autograd.dispatch import run_backward
+from leafgrad.autograd.function import materialize
+from leafgrad.autograd.graph import AccumulateGrad
 
 __all__ = ["backward", "grad"]
 
@@ -73,10 +76,10 @@ def _root_gradients(outputs: tuple, grad_outputs: tuple, create_graph: bool) -> 
                     f"grad can be implicitly created only for scalar outputs: element {index} "
                     f"has shape {list(output.shape)}. Reduce it first (e.g. .sum() or .mean()) "
                     f"or pass a gradient of that shape, as in output.backward(gradient)")
-            gradient = _wrap(np.ones_like(output._data), False)
+            gradient = _wrap(xp.ones_like(output._data), False)
         else:
             if not isinstance(gradient, Tensor):
-                gradient = _wrap(np.asarray(gradient, dtype=output._data.dtype), False)
+                gradient = _wrap(xp.asarray(gradient, dtype=output._data.dtype), False)
             if gradient._data.shape != output._data.shape:
                 raise RuntimeError(f"Mismatch in shape: grad_output[{index}] has a shape of "
                                    f"{list(gradient.shape)} and output[{index}] has a shape of "
@@ -167,7 +170,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     for index, (t, g) in enumerate(zip(input_tensors, results)):
         if g is None:
             if materialize_grads:
-                results[index] = _wrap(np.zeros_like(t._data), False)
+                results[index] = _wrap(xp.zeros_like(t._data), False)
             elif not allow_unused:
                 raise RuntimeError(
                     f"One of the differentiated Tensors appears to not have been used in the "
@@ -181,15 +184,48 @@ def _capture_key(t: Tensor):
     return (t._grad_accumulator(), 0) if fn is None else (fn, t._output_nr)
 
 
+class _Pass:
+    """What one backward pass needs besides the graph: which gradients it captures for
+    ``autograd.grad`` (``captures``: (node, output_nr) -> result indices), which nodes it may
+    skip (``needed``, None: run all), and its flags."""
+
+    def __init__(self, inputs, retain_graph: bool, create_graph: bool, accumulate: bool) -> None:
+        self.captures: dict = {}
+        self.results: list = [None] * len(inputs) if inputs is not None else []
+        for index, t in enumerate(inputs or ()):
+            self.captures.setdefault(_capture_key(t), []).append(index)
+        self.targets = {key[0] for key in self.captures}
+        self.needed = None
+        self.retain_graph, self.create_graph = retain_graph, create_graph
+        self.accumulate = accumulate
+
+    def step(self, node, grads):
+        """Run ``node`` on its pending gradients (one, or one slot per output); returns one
+        gradient per input edge, reduced to the input's shape and dtype, or None."""
+        if grads is None:  # every gradient into it was None
+            return None
+        if node._output_meta is None:
+            grads = [grads]
+        if self.needed is not None and node not in self.needed:
+            if node in self.targets:  # autograd.grad only reads its gradient
+                _capture_only(node, grads, self)
+            return None
+        input_grads = _run_node(node, grads, self)
+        if input_grads is None:
+            return None
+        edges = node._edges
+        if type(input_grads) is not tuple or len(input_grads) != len(edges):
+            input_grads = _one_per_edge(input_grads, len(edges))
+        return tuple(_conform(g, edge, node, index) if g is not None and edge is not None else g
+                     for index, (g, edge) in enumerate(zip(input_grads, edges)))
+
+
 def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph: bool,
              accumulate: bool) -> list:
-    # Root edges. A root that is a leaf feeds its own accumulator.
-    # Without create_graph, gradients travel between nodes as raw arrays: ops whose formula
-    # reads the same on arrays (``array_backward``) run on them directly, and the others get
-    # them wrapped as Tensors. With create_graph they stay Tensors, so formulas are recorded.
-    array_mode = not create_graph
-    root_edges = [(_capture_key(t), g._data if array_mode else g) for t, g in roots]
-    dependencies: dict = {}  # node -> number of edges into it, for every node reached
+    run = _Pass(inputs, retain_graph, create_graph, accumulate)
+    root_edges = [(_capture_key(t), g) for t, g in roots]
+    # 1. the nodes reachable from the roots, and how many edges lead into each
+    dependencies: dict = {}
     stack = []
     for (node, _), _ in root_edges:
         if node not in dependencies:
@@ -198,117 +234,55 @@ def _execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph
     while stack:
         for edge in stack.pop()._edges:
             if edge is not None:
-                child = edge[0]
+                child = edge.node
                 if child in dependencies:
                     dependencies[child] += 1
                 else:
                     dependencies[child] = 1
                     stack.append(child)
-
-    captures: dict = {}
-    results: list = []
-    needed = None
-    targets: set = set()
     if inputs is not None:
-        results = [None] * len(inputs)
-        for index, t in enumerate(inputs):
-            captures.setdefault(_capture_key(t), []).append(index)
-        targets = {key[0] for key in captures}
-        needed = _needed_nodes(dependencies, targets, root_edges, run_targets=accumulate)
+        run.needed = _needed_nodes(dependencies, run.targets, root_edges, accumulate)
+    step = run.step
+    if _fast.use_array_mode(create_graph):  # gradients as arrays between the nodes
+        step = _fast.ArrayRunner(run.step, run.needed is None, retain_graph, _conform).step
+        root_edges = [(key, g._data) for key, g in root_edges]
 
-    # Pending gradients, per node: the gradient itself for a node with one output, else a list
-    # with one slot per output. A node is ready, with its gradients, once every edge into it has
-    # delivered (or skipped) its gradient.
+    # 2. run each node once all edges into it have delivered: pending gradients per node are
+    # the gradient itself for a node with one output, else one slot per output
     buffers: dict = {}
     for (node, output_nr), gradient in root_edges:
         _add_to_buffer(buffers, node, output_nr, gradient)
     ready = [(node, buffers.pop(node)) for node in {key[0]: None for key, _ in root_edges}
              if dependencies.get(node, 0) == 0]
-
     prev_mode = STATE.enabled
     STATE.enabled = create_graph
-    plain_path = needed is None and not STATE.anomaly
     # derivative formulas meet inf * 0 and 0 / 0 at kinks, where torch gives nan silently
-    with np.errstate(all="ignore"):
+    with xp.errstate(all="ignore"):
         try:
             while ready:
                 node, grads = ready.pop()
-                edges = node._edges
-                if grads is None:  # every gradient into it was None
-                    input_grads = None
-                elif plain_path and node._plain:
-                    # the common case, inlined: a built-in op with one output, no hooks, not
-                    # freed (freeing clears _plain; the general path then reports it)
-                    if not array_mode:
-                        input_grads = node.backward(node, grads)
-                    elif node.array_backward:
-                        if node._saved:
-                            context = _new(ArrayContext)  # its saved_tensors give arrays
-                            context.node = node
-                            context.saved_tensors = node._saved_values(True)
-                            input_grads = node.backward(context, grads)
-                        else:
-                            input_grads = node.backward(node, grads)
-                    else:
-                        input_grads = _arrays_of(node.backward(node, *_tensors_of([grads])),
-                                                 node)
-                    if not retain_graph:
-                        if node._saved:
-                            node._saved = None
-                            node._freed = True
-                            node._plain = False
-                        if node._stashed:
-                            node._release()
-                elif needed is None or node in needed:
-                    if node._output_meta is None:
-                        grads = [grads]
-                    if array_mode:
-                        grads = _tensors_of(grads)
-                        # drop the loop's own references to earlier gradients, so that a leaf
-                        # can tell whether anything else holds the one it receives
-                        input_grads = gradient = pending = None
-                    input_grads = _run_node(node, grads, captures, results, retain_graph,
-                                            create_graph, accumulate)
-                    if array_mode and input_grads is not None:
-                        input_grads = _arrays_of(input_grads, node)
-                else:
-                    input_grads = None
-                    if node._output_meta is None:
-                        grads = [grads]
-                    if node in targets:  # autograd.grad only reads its gradient
-                        _capture_only(node, _tensors_of(grads) if array_mode else grads,
-                                      captures, results, create_graph)
-                if type(input_grads) is not tuple or len(input_grads) != len(edges):
-                    input_grads = _one_per_edge(input_grads, len(edges))
-                for edge, gradient in zip(edges, input_grads):
+                input_grads = step(node, grads)
+                if input_grads is None:
+                    input_grads = (None,) * len(node._edges)
+                grads = None  # (a leaf can then tell whether anything else holds its gradient)
+                for edge, gradient in zip(node._edges, input_grads):
                     if edge is None:
                         continue
-                    # (NumPy's dtypes are singletons: `is not` rules out the rare cast cheaply,
-                    # and _conform looks again)
-                    if gradient is None:
-                        pass
-                    elif array_mode:
-                        if type(gradient) is not _ndarray or gradient.shape != edge[2] or \
-                                gradient.dtype is not edge[3]:
-                            gradient = _conform_array(gradient, edge, node,
-                                                      _index_of(edge, edges))
-                    elif type(gradient) is not Tensor or gradient._data.shape != edge[2] or \
-                            gradient._data.dtype is not edge[3]:
-                        gradient = _conform(gradient, edge, node, _index_of(edge, edges))
-                    child = edge[0]
+                    child = edge.node
                     remaining = dependencies[child] - 1
                     if remaining:
                         dependencies[child] = remaining
                         if gradient is not None:
-                            _add_to_buffer(buffers, child, edge[1], gradient)
+                            _add_to_buffer(buffers, child, edge.output_nr, gradient)
                         continue
                     pending = buffers.pop(child, None)
                     if gradient is not None:
-                        pending = _with_gradient(pending, child, edge[1], gradient)
+                        pending = _with_gradient(pending, child, edge.output_nr, gradient)
                     ready.append((child, pending))
+                input_grads = gradient = pending = None
         finally:
             STATE.enabled = prev_mode
-    return results
+    return run.results
 
 
 def _needed_nodes(dependencies: dict, targets: set, root_edges: list, run_targets: bool) -> set:
@@ -354,11 +328,6 @@ def _one_per_edge(input_grads, count: int) -> tuple:
     return input_grads[:count] + (None,) * (count - len(input_grads))
 
 
-def _index_of(edge: tuple, edges: tuple) -> int:
-    """Which input ``edge`` is (for error messages)."""
-    return next(index for index, candidate in enumerate(edges) if candidate is edge)
-
-
 def _add_to_buffer(buffers: dict, node, output_nr: int, gradient: Tensor) -> None:
     buffers[node] = _with_gradient(buffers.get(node), node, output_nr, gradient)
 
@@ -375,46 +344,9 @@ def _with_gradient(pending, node, output_nr: int, gradient):
     return pending
 
 
-_ndarray = np.ndarray
-_new = object.__new__
-
-
-def _tensors_of(grads: list) -> list:
-    """Array-mode gradients wrapped for a node whose backward takes Tensors."""
-    wrapped = []
-    for array in grads:
-        if array is None:
-            wrapped.append(None)
-        else:
-            tensor = _wrap(array, False)
-            tensor._why_no_grad = "no_grad"  # as computed by a formula under no_grad
-            wrapped.append(tensor)
-    return wrapped
-
-
-def _arrays_of(grads, node) -> tuple:
-    """A Tensor backward's results as arrays (array mode); anything else is refused."""
-    if type(grads) is not tuple:
-        grads = (grads,)
-    arrays = []
-    for index, gradient in enumerate(grads):
-        if gradient is None:
-            arrays.append(None)
-        elif isinstance(gradient, Tensor):
-            arrays.append(gradient._data)
-        else:
-            raise _not_a_gradient(gradient, node, index)
-    return tuple(arrays)
-
-
 def _not_a_gradient(value, node, index: int) -> RuntimeError:
     return RuntimeError(f"expected Variable or None (got {type(value).__name__}): "
                         f"{node.name()} returned it as the gradient of input {index}")
-
-
-def _conform_array(gradient, edge: tuple, node, index: int):
-    """``_conform`` for an array-mode gradient (NumPy may give a 0-d result as a scalar)."""
-    return _conform(_wrap(np.asarray(gradient), False), edge, node, index)._data
 
 
 def _conform(gradient, edge: tuple, node, index: int) -> Tensor:
@@ -425,13 +357,8 @@ def _conform(gradient, edge: tuple, node, index: int) -> Tensor:
     if gradient._data.shape != shape:
         gradient = _sum_to(gradient, shape, node, index)
     if gradient._data.dtype != dtype:
-        gradient = gradient.to(_to_leafgrad_dtype(dtype))
+        gradient = gradient.to(from_numpy_dtype(dtype))
     return gradient
-
-
-def _to_leafgrad_dtype(np_dtype):
-    from leafgrad._dtype import from_numpy_dtype
-    return from_numpy_dtype(np_dtype)
 
 
 def _sum_to(gradient: Tensor, shape: tuple, node, index: int) -> Tensor:
@@ -506,47 +433,41 @@ def _run_tensor_hooks(node, grads: list) -> None:
                 tensor._grad = tensor._grad + gradient
 
 
-def _capture(node, grads: list, captures: dict, results: list) -> None:
+def _capture(node, grads: list, run: _Pass) -> None:
     for output_nr, gradient in enumerate(grads):
-        for index in captures.get((node, output_nr), ()):
-            results[index] = gradient
+        for index in run.captures.get((node, output_nr), ()):
+            run.results[index] = gradient
 
 
-def _capture_only(node, grads: list, captures: dict, results: list, create_graph: bool) -> None:
+def _capture_only(node, grads: list, run: _Pass) -> None:
     """autograd.grad's gradient for a target node that need not run: after its tensor hooks
     (a leaf's hooks included), as torch."""
     if type(node) is AccumulateGrad:
-        _accumulate(node.variable, grads[0], captures.get((node, 0)), results, False,
-                    create_graph)
+        _accumulate(node.variable, grads.pop(), run.captures.get((node, 0)), run, False)
         return
     if node._tensor_pre_hooks or node._retained:
         _run_tensor_hooks(node, grads)
-    _capture(node, grads, captures, results)
+    _capture(node, grads, run)
 
 
-def _run_node(node, grads: list, captures: dict, results: list, retain_graph: bool,
-              create_graph: bool, accumulate: bool):
+def _run_node(node, grads: list, run: _Pass):
     if type(node) is AccumulateGrad:
-        _accumulate(node.variable, grads[0], captures.get((node, 0)), results, accumulate,
-                    create_graph)
+        _accumulate(node.variable, grads.pop(), run.captures.get((node, 0)), run,
+                    run.accumulate)
         return None
-    if captures and not accumulate:
+    if run.captures and not run.accumulate:
         # autograd.grad takes the gradient of a target that must also run (another target
         # lies below it) before the tensor's hooks, as torch does
-        _capture(node, grads, captures, results)
+        _capture(node, grads, run)
     if node._tensor_pre_hooks or node._retained:
         _run_tensor_hooks(node, grads)
-    if captures and accumulate:
-        _capture(node, grads, captures, results)  # backward(inputs=): as retain_grad sees it
+    if run.captures and run.accumulate:
+        _capture(node, grads, run)  # backward(inputs=): as retain_grad sees it
     if node._pre_hooks:
         for hook in list(node._pre_hooks.values()):
             grads = list(_checked_all(hook, tuple(grads), hook(tuple(grads)), node))
     grad_outputs = grads if node._output_meta is None else materialize(node, grads)
-    if STATE.anomaly:
-        from leafgrad.autograd.anomaly_mode import run_with_anomaly_check
-        input_grads = run_with_anomaly_check(node, grad_outputs, run_backward_of)
-    else:
-        input_grads = run_backward_of(node, grad_outputs)
+    input_grads = run_backward(node, grad_outputs)
     if node._hooks:
         # as torch, hooks see gradients already reduced to each input's shape and dtype
         input_grads = tuple(
@@ -555,68 +476,50 @@ def _run_node(node, grads: list, captures: dict, results: list, retain_graph: bo
         for hook in list(node._hooks.values()):
             input_grads = _checked_all(hook, input_grads, hook(input_grads, tuple(grad_outputs)),
                                        node)
-    if not retain_graph:
+    if not run.retain_graph:
         node._release()
     return input_grads
-
-
-# References to an unshared gradient counted by _unshared. Its wrapper: the engine's list of
-# gradients, `gradient` here and in _accumulate, getrefcount's argument (a gradient that went
-# through hooks is always copied); its array: the wrapper's, `array` here and in _accumulate,
-# the argument; the array a view was made from: the view's, `base`, the argument.
-_UNSHARED_TENSOR_REFERENCES = 4
-_UNSHARED_ARRAY_REFERENCES = 4
-_UNSHARED_BASE_REFERENCES = 3
-
-
-def _unshared(gradient: Tensor, array) -> bool:
-    """Whether nothing but the engine refers to ``gradient`` and its memory: ``array`` (its
-    data) owns the memory, or is a view of an array that nothing else refers to."""
-    if not array.flags.writeable or sys.getrefcount(gradient) > _UNSHARED_TENSOR_REFERENCES \
-            or sys.getrefcount(array) > _UNSHARED_ARRAY_REFERENCES:
-        return False
-    base = array.base
-    return base is None or (type(base) is np.ndarray and base.base is None and
-                            sys.getrefcount(base) <= _UNSHARED_BASE_REFERENCES)
 
 
 _GRAD_LOCK = threading.Lock()
 
 
-def _accumulate(leaf: Tensor, gradient: Tensor, capture, results: list, accumulate: bool,
-                create_graph: bool) -> None:
+def _accumulate(leaf: Tensor, gradient: Tensor, capture, run: _Pass, accumulate: bool) -> None:
     hooks = leaf._hooks
     if hooks and hooks["grad"]:
         for hook in list(hooks["grad"].values()):
             gradient = _checked(hook, gradient, hook(gradient))
     if capture:
         for index in capture:
-            results[index] = gradient
-    if not accumulate or (capture is None and results):
+            run.results[index] = gradient
+    if not accumulate or (capture is None and run.results):
         return
     if not leaf._requires_grad:  # frozen after the graph was built
         return
     with _GRAD_LOCK:  # threads backpropagating into one leaf add up, as torch's lock does
         if leaf._grad is None:
             # A later backward adds into .grad in place, so .grad must not alias what anyone
-            # else holds (a root's gradient, another leaf's): as torch, the incoming array is
-            # taken only when nothing but its wrapper refers to it and it has the leaf's memory
-            # layout (torch's gradient layout contract), else copied into that layout (with
-            # create_graph, the copy is recorded).
+            # else holds (a root's gradient, another leaf's): as torch, the incoming gradient
+            # is copied into the leaf's memory layout (torch's gradient layout contract; with
+            # create_graph, the copy is recorded). The fast path takes it without a copy when
+            # nothing else refers to it and it has that layout.
             array = gradient._data
-            if create_graph:
+            if run.create_graph:
                 leaf._grad = gradient.clone()
             elif array.strides == leaf._data.strides and not (hooks and hooks["grad"]) and \
-                    _unshared(gradient, array):
+                    _fast.take_gradient(gradient, array):
                 leaf._grad = _wrap(array, False)
             else:
-                copy = np.empty_like(leaf._data)
+                copy = xp.empty_like(leaf._data)
                 copy[...] = array
                 leaf._grad = _wrap(copy, False)
-        elif create_graph or leaf._grad._requires_grad:
+        elif run.create_graph or leaf._grad._requires_grad:
             leaf._grad = leaf._grad + gradient
         else:
-            np.add(leaf._grad._data, gradient._data, out=leaf._grad._data, casting="unsafe")
+            xp.add(leaf._grad._data, gradient._data, out=leaf._grad._data, casting="unsafe")
     if hooks and hooks["post"]:
         for hook in list(hooks["post"].values()):
             hook(leaf)
+
+
+LAYERS.backward = backward

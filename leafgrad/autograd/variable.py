@@ -1,17 +1,9 @@
 """``Variable``: the pre-0.4 wrapper the seed uses; it now returns a plain Tensor."""
 from __future__ import annotations
 
-import warnings
-
-from leafgrad._tensor import Tensor
+from leafgrad._tensor import Tensor, warn_volatile
 
 __all__ = ["Variable"]
-
-
-def warn_volatile() -> None:
-    warnings.warn("volatile is deprecated: use `with leafgrad.no_grad():` instead (volatile "
-                  "tensors record no graph, like everything computed inside no_grad)",
-                  DeprecationWarning, stacklevel=3)
 
 
 class _VariableMeta(type):
