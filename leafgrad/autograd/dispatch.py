@@ -28,8 +28,7 @@ from typing import Iterator
 from leafgrad._dtype import is_differentiable
 from leafgrad._grad_state import STATE
 from leafgrad._tensor import LAYERS, Tensor, _wrap
-from leafgrad.autograd.graph import (FREED_MESSAGE, Edge, SavedConstant, SavedInput,
-                                     SavedOutput)
+from leafgrad.autograd.graph import FREED_MESSAGE, Edge, SavedConstant, SavedInput, SavedOutput
 
 __all__ = ["dispatch", "run_backward", "Mode", "push_mode", "pop_mode", "active_modes",
            "mode_active", "record_op"]
@@ -115,18 +114,22 @@ def dispatch(op, *args, **kwargs):
 
 def run_backward(node, grad_outputs) -> tuple:
     """Run ``node``'s backward on its incoming gradients (one per output) through the active
-    modes; returns one gradient per input."""
+    modes; returns one gradient per input. The formula itself runs with every mode active (its
+    ops are seen by all of them, as any op call is); each mode's hook runs below its level."""
     if MODES_USED.ever and STATE.modes:
-        return _run_backward_through(STATE.modes, node, tuple(grad_outputs))
+        modes = STATE.modes
+        return _run_backward_through(modes, len(modes), node, tuple(grad_outputs))
     return _call_backward(node, grad_outputs)
 
 
-def _run_backward_through(modes: tuple, node, grad_outputs: tuple):
-    if not modes:
-        return _call_backward(node, grad_outputs)
-    with _lowered(modes[:-1]):
-        return modes[-1].backward(node, grad_outputs,
-                                  lambda n, g: _run_backward_through(modes[:-1], n, g))
+def _run_backward_through(modes: tuple, level: int, node, grad_outputs: tuple):
+    if level == 0:
+        with _lowered(modes):
+            STATE.mode_depth -= 1  # (the formula is no mode's rule)
+            return _call_backward(node, grad_outputs)
+    with _lowered(modes[:level - 1]):
+        return modes[level - 1].backward(
+            node, grad_outputs, lambda n, g: _run_backward_through(modes, level - 1, n, g))
 
 
 def _call_backward(node, grad_outputs) -> tuple:

@@ -9,7 +9,7 @@ import pytest
 import leafgrad
 import leafgrad.nn.functional as F
 from leafgrad.autograd import _fast
-from leafgrad.autograd.dispatch import (Mode, active_modes, mode_active, pop_mode, push_mode)
+from leafgrad.autograd.dispatch import Mode, active_modes, mode_active, pop_mode, push_mode
 from leafgrad.autograd.function import Function, Op
 from leafgrad.autograd.graph import AccumulateGrad, Edge, SavedInput, SavedOutput
 
@@ -231,3 +231,14 @@ def test_reference_path_takes_the_reference_recording(monkeypatch, restore_switc
     leafgrad.exp(x)
     x * 2.0
     assert calls == ["Exp", "Mul"]
+
+
+def test_modes_see_the_ops_of_backward_formulas():
+    """A node's formula runs with every mode active (forward AD, vmap and the profiler need
+    the ops of backward formulas too); only a mode's own hook runs below its level."""
+    x = leaf([0.5, 1.0])
+    y = leafgrad.exp(x)
+    with mode_active(Recorder()) as recorder:
+        y.sum().backward()
+    assert "ExpBackward0" in recorder.nodes
+    assert "Mul" in recorder.ops  # ExpBackward0's grad * result
