@@ -122,7 +122,7 @@ def _graph_leaves(outputs: tuple) -> list:
         variable = getattr(node, "variable", None)
         if isinstance(variable, Tensor):
             leaves[id(variable)] = variable
-        stack.extend(edge[0] for edge in node._edges if edge is not None)
+        stack.extend(edge.node for edge in node._edges if edge is not None)
     return list(leaves.values())
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from leafgrad._dtype import from_numpy_dtype
 from leafgrad._tensor import Tensor
-from leafgrad.autograd.function import CONSTANT, INPUT, AccumulateGrad, Node
+from leafgrad.autograd.graph import AccumulateGrad, Node, SavedConstant, SavedInput
 
 __all__ = ["draw_graph", "explain"]
 
@@ -83,7 +83,7 @@ def _tensor_meta(tensor: Tensor) -> str:
 
 def _children(node: Node) -> list[Node]:
     """The nodes this node sends gradients to, in argument order (inputs without grad skipped)."""
-    return [edge[0] for edge in node._edges if edge is not None]
+    return [edge.node for edge in node._edges if edge is not None]
 
 
 def _hook_marks(node: Node) -> list[str]:
@@ -126,16 +126,16 @@ def _saved(node: Node, names: _Names) -> list[str]:
     for index, entry in enumerate(node._saved or ()):
         if entry is None:
             text = "None"
-        elif entry[0] == CONSTANT:
-            text = f"constant {entry[1]!r}"
-        elif entry[0] == INPUT:
-            tensor = entry[1]
+        elif type(entry) is SavedConstant:
+            text = f"constant {entry.value!r}"
+        elif type(entry) is SavedInput:
+            tensor = entry.tensor
             name = names.of(tensor)
             text = f"{name or 'tensor'} {_tensor_meta(tensor)}"
             if not tensor._requires_grad:
                 text += " (no grad)"
-        else:  # OUTPUT: (OUTPUT, array, version_counter, version, output_nr)
-            array, output_nr = entry[1], entry[4]
+        else:  # SavedOutput
+            array, output_nr = entry.array, entry.output_nr
             name = names.outputs.get((id(node), output_nr))
             text = (name or f"output {output_nr}") + " " + _meta(array.shape, array.dtype)
         lines.append(f"saved[{index}]: {text}")
