@@ -8,8 +8,13 @@ scans them for direct NumPy use):
   ``__array_function__``/``__array_ufunc__`` protocols, so derivative rules stay as they are.
 - ``is_array(x)`` and ``is_scalar(x)`` are the type checks (never ``isinstance(x, np.ndarray)``).
 - An array made from a shape alone is made like an existing one: ``xp.zeros(shape, dtype=...,
-  like=other)`` (also ``ones``, ``empty``, ``full``, ``arange``, ``eye``), or with
-  ``zeros``/``empty``/``full`` below, so that it lands on the device of the data it goes with.
+  like=other)`` (also ``ones``, ``empty``, ``full``, ``arange``, ``eye``, ``identity``,
+  ``tri``), or with ``zeros``/``empty``/``full`` below, so that it lands on the device of the
+  data it goes with. ``xp.linspace`` takes no ``like=``: build it from ``xp.arange(n, like=)``.
+  Code outside those four packages that builds host data (factories from Python lists, random
+  draws, files) uses NumPy and moves the result with ``array_module(device)``.
+- ``to_host(a)`` is a NumPy array with ``a``'s values (``a`` itself on the CPU): what printing,
+  saving and comparing read.
 
 What a second array module (CuPy, say, registered in ``_MODULES`` under its device type) must
 provide:
@@ -23,15 +28,19 @@ provide:
 3. Arrays with NumPy's attributes: ``shape``, ``dtype`` (NumPy dtypes), ``strides``, ``flags``,
    ``base``, ``ndim``, ``size``, ``itemsize``, ``T``; ``astype(dtype, copy=)``, ``reshape``,
    ``copy(order=)``.
-4. Its array type in ``_ARRAY_TYPES`` below, and a way to host copies (``asnumpy``) for
-   printing and saving.
+4. Its array type in ``_ARRAY_TYPES`` and its scalar type (if any) in ``_SCALAR_TYPES`` below,
+   and its host copy (``cupy.asnumpy``) in ``_TO_HOST`` under its array type, for printing and
+   saving.
+
+The dtypes stay NumPy's (``a.dtype`` is a ``numpy.dtype``), so ``leafgrad._dtype`` and its
+predicates (``is_floating_point(a.dtype)``...) serve every backend.
 """
 from __future__ import annotations
 
 import numpy
 
-__all__ = ["device", "array_module", "get_device", "xp", "is_array", "is_scalar", "zeros",
-           "empty", "full", "ndarray"]
+__all__ = ["device", "CPU", "array_module", "get_device", "xp", "is_array", "is_scalar",
+           "zeros", "empty", "full", "to_host", "ndarray"]
 
 
 class device:
@@ -97,6 +106,8 @@ ndarray = numpy.ndarray  # the CPU array type (exact-type checks on hot paths: `
 # every installed backend's array type and scalar type
 _ARRAY_TYPES: tuple = (numpy.ndarray,)
 _SCALAR_TYPES: tuple = (numpy.generic,)
+# array type -> a function returning a NumPy copy, for each backend other than NumPy
+_TO_HOST: dict = {}
 
 
 def is_array(value) -> bool:
@@ -122,3 +133,15 @@ def empty(shape, dtype, like):
 def full(shape, value, dtype, like):
     """An array of ``shape`` filled with ``value``, on the device of ``like``."""
     return xp.full(shape, value, dtype=dtype, like=like)
+
+
+def to_host(array) -> numpy.ndarray:
+    """A NumPy array with the values of ``array``: ``array`` itself when it is one already (no
+    copy), a host copy for another backend's array."""
+    if isinstance(array, numpy.ndarray):
+        return array
+    try:
+        return _TO_HOST[type(array)](array)
+    except KeyError:
+        raise TypeError(f"to_host expects an array of an installed backend, got "
+                        f"{type(array).__name__}") from None

@@ -1,9 +1,15 @@
-"""Dtype objects with torch's names, and torch's type-promotion rules."""
+"""Dtype objects with torch's names, torch's type-promotion rules, and the dtype predicates.
+
+Arrays keep NumPy dtypes on every backend; code asks what an array's dtype is through the
+predicates below (``is_floating_point(a.dtype)``, ``is_differentiable(a.dtype)``...), never
+through ``dtype.kind`` (a test scans the library for ``.kind`` comparisons).
+"""
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["dtype", "get_default_dtype", "promote_types", "set_default_dtype"]
+__all__ = ["dtype", "get_default_dtype", "promote_types", "set_default_dtype",
+           "is_floating_point", "is_complex", "is_differentiable", "is_integral", "is_bool"]
 
 
 class dtype:
@@ -115,6 +121,7 @@ def is_integral(np_dtype: np.dtype, include_bool: bool = False) -> bool:
 
 
 def is_bool(np_dtype: np.dtype) -> bool:
+    """Whether an array dtype is bool."""
     return np_dtype.kind == "b"
 
 

@@ -1,4 +1,9 @@
-"""Tensor factories with torch's signatures, and random number generation."""
+"""Tensor factories with torch's signatures, and random number generation.
+
+Arrays made from a shape alone come from the array module of the requested device
+(``array_module(device)``); those made from host data (Python lists, NumPy arrays, ranges,
+random draws, which NumPy computes) move to the device once, in ``_finish``.
+"""
 from __future__ import annotations
 
 import math
@@ -7,8 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from leafgrad import _dtype
-from leafgrad._backend import get_device
-from leafgrad._tensor import Tensor, _wrap
+from leafgrad._backend import CPU, array_module, get_device, is_array, is_scalar, to_host, xp
+from leafgrad._tensor import LAYERS, Tensor, _wrap
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like",
            "ones_like", "full_like", "empty_like", "arange", "linspace", "eye", "rand", "randn",
@@ -24,8 +29,16 @@ def _expect_tensor(value, op_name: str, arg_name: str) -> None:
     expect_tensor(value, op_name, arg_name)
 
 
-def _finish(array: np.ndarray, requires_grad: bool, device) -> Tensor:
-    get_device(device)
+def _module(device):
+    """The array module of ``device`` (checked; None is the CPU)."""
+    return array_module(get_device(device))
+
+
+def _finish(array, requires_grad: bool, device) -> Tensor:
+    """The tensor of ``array`` on ``device`` (None: where ``array`` is)."""
+    if device is not None:
+        target = get_device(device)
+        array = to_host(array) if target is CPU else array_module(target).asarray(array)
     out = _wrap(array, False)
     if requires_grad:
         out.requires_grad = True  # validates the dtype
@@ -58,7 +71,7 @@ def _scalar_dtype(x) -> np.dtype:
             raise ValueError("only one element tensors can be converted to Python scalars (a "
                              f"tensor of shape {list(x.shape)} was found inside the data)")
         return x._data.dtype
-    if isinstance(x, np.generic):
+    if is_scalar(x):
         return _supported(x.dtype)
     if isinstance(x, (bool, np.bool_)):
         return _BOOL
@@ -91,7 +104,7 @@ def _shape_of(data) -> list:
         if not data:
             break
         data = data[0]
-    if isinstance(data, np.ndarray):
+    if is_array(data):
         shape.extend(data.shape)
     return shape
 
@@ -99,7 +112,7 @@ def _shape_of(data) -> list:
 def _scan(data, shape: list, depth: int, dtypes: set) -> bool:
     """Check that ``data`` is rectangular with ``shape`` and collect the element dtypes.
     Returns True when a tensor element must be replaced by its value before NumPy sees it."""
-    if isinstance(data, np.ndarray):
+    if is_array(data):
         if list(data.shape) != shape[depth:]:
             raise ValueError(f"expected sequence of length {shape[depth]} at dim {depth} (got "
                              f"an array of shape {list(data.shape)})")
@@ -122,7 +135,7 @@ def _scan(data, shape: list, depth: int, dtypes: set) -> bool:
         return False
     has_tensor = False
     for item in data:
-        if _is_sequence(item) or isinstance(item, np.ndarray):
+        if _is_sequence(item) or is_array(item):
             raise ValueError(f"expected a number at dim {depth + 1}, got a sequence: nested "
                              f"lists must be rectangular")
         dtypes.add(_scalar_dtype(item))
@@ -143,7 +156,7 @@ def _infer(data) -> tuple:
     """(data NumPy can read, the dtype torch would give it) for any accepted input."""
     if isinstance(data, Tensor):
         return data._data, data._data.dtype
-    if isinstance(data, np.ndarray):
+    if is_array(data):
         return data, _supported(data.dtype)
     if not _is_sequence(data):
         return (data._data if isinstance(data, Tensor) else data), _scalar_dtype(data)
@@ -220,7 +233,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
         >>> array
         array([7, 2])
     """
-    if not isinstance(array, np.ndarray):
+    if not isinstance(array, np.ndarray):  # NumPy's own arrays only, as torch.from_numpy
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     _supported(array.dtype)
     return _wrap(array, False)
@@ -238,7 +251,7 @@ def _size(args: tuple, size=None, name: str = "size") -> tuple:
         args = tuple(args[0])
     dims = []
     for position, s in enumerate(args):
-        if isinstance(s, Tensor) and s._data.size == 1 and s._data.dtype.kind in "iu":
+        if isinstance(s, Tensor) and s._data.size == 1 and _dtype.is_integral(s._data.dtype):
             s = s.item()
         if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)):
             raise TypeError(f"{name}(): argument 'size' must be a tuple of ints, but found "
@@ -260,7 +273,8 @@ def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad: 
     """A tensor of zeros: ``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``."""
     shape = _size(size, kwargs.pop("size", None), "zeros")
     _no_extra("zeros", kwargs, out)
-    return _finish(np.zeros(shape, dtype=_float_dtype(dtype)), requires_grad, device)
+    return _finish(_module(device).zeros(shape, dtype=_float_dtype(dtype)), requires_grad,
+                   device)
 
 
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
@@ -268,7 +282,8 @@ def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad: b
     """A tensor of ones, shaped as :func:`zeros`."""
     shape = _size(size, kwargs.pop("size", None), "ones")
     _no_extra("ones", kwargs, out)
-    return _finish(np.ones(shape, dtype=_float_dtype(dtype)), requires_grad, device)
+    return _finish(_module(device).ones(shape, dtype=_float_dtype(dtype)), requires_grad,
+                   device)
 
 
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
@@ -276,7 +291,8 @@ def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad: 
     """An uninitialised tensor (its values are whatever the memory held)."""
     shape = _size(size, kwargs.pop("size", None), "empty")
     _no_extra("empty", kwargs, out)
-    return _finish(np.empty(shape, dtype=_float_dtype(dtype)), requires_grad, device)
+    return _finish(_module(device).empty(shape, dtype=_float_dtype(dtype)), requires_grad,
+                   device)
 
 
 def _no_extra(name: str, kwargs: dict, out) -> None:
@@ -303,7 +319,8 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
     _no_extra("full", {}, out)
     fill_value = _fill_value(fill_value)
     np_dtype = _dtype.to_numpy_dtype(dtype) if dtype is not None else _scalar_dtype(fill_value)
-    return _finish(np.full(shape, fill_value, dtype=np_dtype), requires_grad, device)
+    return _finish(_module(device).full(shape, fill_value, dtype=np_dtype), requires_grad,
+                   device)
 
 
 def _like(input: Tensor, dtype) -> np.dtype:
@@ -316,29 +333,32 @@ def zeros_like(input: Tensor, *, dtype=None, layout=None, device=None,
                requires_grad: bool = False, memory_format=None) -> Tensor:
     """Zeros with ``input``'s shape (and dtype unless ``dtype`` is given)."""
     np_dtype = _like(input, dtype)
-    return _finish(np.zeros(input._data.shape, np_dtype), requires_grad, device)
+    return _finish(xp.zeros(input._data.shape, np_dtype, like=input._data), requires_grad,
+                   device)
 
 
 def ones_like(input: Tensor, *, dtype=None, layout=None, device=None,
               requires_grad: bool = False, memory_format=None) -> Tensor:
     """Ones with ``input``'s shape (and dtype unless ``dtype`` is given)."""
     np_dtype = _like(input, dtype)
-    return _finish(np.ones(input._data.shape, np_dtype), requires_grad, device)
+    return _finish(xp.ones(input._data.shape, np_dtype, like=input._data), requires_grad,
+                   device)
 
 
 def empty_like(input: Tensor, *, dtype=None, layout=None, device=None,
                requires_grad: bool = False, memory_format=None) -> Tensor:
     """An uninitialised tensor with ``input``'s shape (and dtype unless ``dtype`` is given)."""
     np_dtype = _like(input, dtype)
-    return _finish(np.empty(input._data.shape, np_dtype), requires_grad, device)
+    return _finish(xp.empty(input._data.shape, np_dtype, like=input._data), requires_grad,
+                   device)
 
 
 def full_like(input: Tensor, fill_value, *, dtype=None, layout=None, device=None,
               requires_grad: bool = False, memory_format=None) -> Tensor:
     """``fill_value`` in ``input``'s shape and dtype (a float fill is truncated for ints)."""
     np_dtype = _like(input, dtype)
-    return _finish(np.full(input._data.shape, _fill_value(fill_value), np_dtype),
-                   requires_grad, device)
+    return _finish(xp.full(input._data.shape, _fill_value(fill_value), np_dtype,
+                           like=input._data), requires_grad, device)
 
 
 def _number(value, name: str):
@@ -347,7 +367,7 @@ def _number(value, name: str):
             raise RuntimeError(f"{name} must be a number or a one-element tensor, got a tensor "
                                f"of shape {list(value.shape)}")
         return value.item()
-    if isinstance(value, np.generic):
+    if is_scalar(value):
         return value.item()
     if not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
@@ -372,7 +392,7 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
         is_float = any(isinstance(v, float) for v in (start, end, step))
         dtype = _dtype.get_default_dtype() if is_float else _dtype.int64
     np_dtype = _dtype.to_numpy_dtype(dtype)
-    if np_dtype.kind != "f":
+    if not _dtype.is_floating_point(np_dtype):
         # torch first casts the bounds and the step to the integer dtype (truncating)
         start, end, step = int(start), int(end), int(step)
     if step == 0:
@@ -381,7 +401,7 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
         raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign "
                            f"(start={start}, end={end}, step={step})")
     count = math.ceil((end - start) / step)  # computed in double, as torch
-    if np_dtype.kind == "f":
+    if _dtype.is_floating_point(np_dtype):
         # torch computes start + i * step in float64 (float32 for half), then rounds once
         accumulate = np.float32 if np_dtype == np.float16 else np.float64
         array = np.asarray(start, accumulate) + np.arange(count, dtype=accumulate) * \
@@ -409,10 +429,10 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
     if steps < 0:
         raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
     np_dtype = _float_dtype(dtype)
-    if np_dtype.kind == "b":
+    if _dtype.is_bool(np_dtype):
         raise RuntimeError("linspace: bool is not a supported dtype")
     # integer results step in float64 from start and end cast to the integer dtype
-    compute = np.dtype(np.float64) if np_dtype.kind in "iu" else np_dtype
+    compute = np.dtype(np.float64) if _dtype.is_integral(np_dtype) else np_dtype
     first = np.asarray(np.asarray(start).astype(np_dtype), compute)
     last = np.asarray(np.asarray(end).astype(np_dtype), compute)
     if steps <= 1:
@@ -446,7 +466,7 @@ def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, devi
             raise TypeError(f"eye(): argument '{name}' must be int, not {type(value).__name__}")
         if value is not None and value < 0:
             raise RuntimeError(f"eye: {name} must be greater or equal to 0, got {value}")
-    return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
+    return _finish(_module(device).eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
 # -- random numbers ------------------------------------------------------------------------
@@ -520,7 +540,7 @@ def _rng(generator: Generator | None) -> np.random.Generator:
 
 def _random_float_dtype(dtype, op: str) -> np.dtype:
     np_dtype = _float_dtype(dtype)
-    if np_dtype.kind != "f":
+    if not _dtype.is_floating_point(np_dtype):
         raise NotImplementedError(f"\"{op}\" not implemented for "
                                   f"'{_dtype.from_numpy_dtype(np_dtype)}': pass a floating "
                                   f"dtype (float32, float64 or float16)")
@@ -618,7 +638,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         shape = _size((size,) if isinstance(size, (int, np.integer)) else tuple(size), None,
                       "normal")
         np_dtype = _float_dtype(dtype)
-    if np_dtype.kind != "f":
+    if not _dtype.is_floating_point(np_dtype):
         raise NotImplementedError(f"normal: \"normal_kernel_cpu\" not implemented for "
                                   f"'{_dtype.from_numpy_dtype(np_dtype)}': use floating "
                                   f"mean and std")
@@ -632,7 +652,7 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
     if not isinstance(input, Tensor):
         raise TypeError(f"bernoulli(): argument 'input' must be Tensor, not "
                         f"{type(input).__name__}")
-    if input._data.dtype.kind != "f":
+    if not _dtype.is_floating_point(input._data.dtype):
         raise NotImplementedError(f"bernoulli: not implemented for '{input.dtype}': the "
                                   f"probabilities must be a floating tensor")
     probs = input._data if p is None else np.full(input._data.shape, _number(p, "p"))
@@ -668,3 +688,6 @@ def randint_like(input: Tensor, low=0, high=None, *, dtype=None, layout=None, de
         low, high = 0, low
     return randint(low, high, input._data.shape, generator=generator,
                    dtype=dtype or input.dtype, device=device, requires_grad=requires_grad)
+
+
+LAYERS.from_data = _from_data  # the legacy constructor Tensor([...]) converts with it

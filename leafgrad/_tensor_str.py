@@ -12,6 +12,9 @@ import math
 
 import numpy as np
 
+from leafgrad._backend import to_host
+from leafgrad._dtype import is_floating_point
+
 __all__ = ["set_printoptions", "get_printoptions", "tensor_repr"]
 
 PRINT_OPTIONS = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80,
@@ -53,7 +56,7 @@ class _Formatter:
     """Chooses one format (int, fixed or scientific) and one width for all shown elements."""
 
     def __init__(self, values: np.ndarray) -> None:
-        self.floating = values.dtype.kind == "f"
+        self.floating = is_floating_point(values.dtype)
         self.int_mode = True
         self.sci_mode = False
         self.max_width = 1
@@ -100,7 +103,8 @@ class _Formatter:
 
 def _python_values(array: np.ndarray) -> list:
     # float16/float32 go through float64, as torch's tolist() does, so digits match
-    return array.astype(np.float64).tolist() if array.dtype.kind == "f" else array.tolist()
+    return array.astype(np.float64).tolist() if is_floating_point(array.dtype) else \
+        array.tolist()
 
 
 def _vector_str(array: np.ndarray, indent: int, summarize: bool, formatter: _Formatter) -> str:
@@ -151,6 +155,7 @@ def format_array(array: np.ndarray, indent: int) -> str:
     """The bracketed body of a tensor's repr (``[1., 2.]``), as torch's ``_tensor_str``."""
     if array.size == 0:
         return "[]"
+    array = to_host(array)  # printed from host memory
     summarize = array.size > PRINT_OPTIONS["threshold"]
     formatter = _Formatter(_summarized(array) if summarize else array)
     return _array_str(array, indent, summarize, formatter)

@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from leafgrad import _dtype
-from leafgrad._backend import device, get_device
+from leafgrad._backend import device, get_device, is_array, to_host
 from leafgrad._tensor import Size, Tensor, _wrap
 
 __all__ = ["save", "load", "atomic_write"]
@@ -103,7 +103,7 @@ class _Encoder:
                     ("inf" if obj > 0 else "-inf")}
         if isinstance(obj, Tensor):
             return self._tensor(obj, where)
-        if kind is np.ndarray:
+        if kind is np.ndarray:  # a NumPy array of the caller's (tensors' arrays go by _tensor)
             return self._array(obj, "ndarray", where)
         if isinstance(obj, np.generic) and kind.__module__ == "numpy":
             return self._array(np.asarray(obj), "numpy_scalar", where)
@@ -179,7 +179,7 @@ class _Encoder:
             shared = {id(node) for _, node, _ in views}
             for tensor, node in members:
                 if id(node) not in shared:
-                    node.update(self._array(tensor._data, node[_TYPE], "", key=tensor))
+                    node.update(self._array(to_host(tensor._data), node[_TYPE], "", key=tensor))
             if views:
                 self._store_views(views)
 
@@ -218,7 +218,7 @@ class _Encoder:
 
 def _buffer_of(array: np.ndarray) -> np.ndarray:
     """The array that owns ``array``'s memory (``array`` itself when it is not a view)."""
-    while isinstance(array.base, np.ndarray):
+    while is_array(array.base):
         array = array.base
     return array
 
@@ -563,7 +563,8 @@ class _Decoder:
         if array.dtype not in _TENSOR_DTYPES:
             raise _CorruptCheckpoint(f"{where}: a tensor cannot have dtype {array.dtype}")
         requires_grad = node.get("requires_grad")
-        if type(requires_grad) is not bool or (requires_grad and array.dtype.kind != "f"):
+        if type(requires_grad) is not bool or (
+                requires_grad and not _dtype.is_floating_point(array.dtype)):
             raise _CorruptCheckpoint(f"{where}: bad requires_grad {_short(requires_grad)} for "
                                      f"a {array.dtype} tensor")
         tensor = _wrap(array, False)

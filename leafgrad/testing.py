@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from leafgrad import _dtype
+from leafgrad._backend import is_array, to_host
 from leafgrad._tensor import Size, Tensor
 
 __all__ = ["assert_close"]
@@ -146,16 +147,16 @@ def _tensor_likes(actual, expected):
     ours = (isinstance(actual, Tensor), isinstance(expected, Tensor))
     if all(ours) or (any(ours) and (_is_torch_tensor(actual) or _is_torch_tensor(expected))):
         return _array(actual), _array(expected)
-    if isinstance(actual, np.ndarray) and isinstance(expected, np.ndarray):
+    if is_array(actual) and is_array(expected):
         for value in (actual, expected):
             _dtype.from_numpy_dtype(value.dtype)  # TypeError for unsupported dtypes
-        return actual, expected
+        return to_host(actual), to_host(expected)
     return None
 
 
 def _array(value) -> np.ndarray:
     if isinstance(value, Tensor):
-        return value._data
+        return to_host(value._data)  # compared in host memory
     return value.detach().cpu().numpy()  # a torch tensor, in tests
 
 
@@ -208,7 +209,7 @@ def _isclose(actual: np.ndarray, expected: np.ndarray, rtol, atol, equal_nan) ->
     """torch.isclose: exact for integers and bools without tolerance; otherwise
     ``|a - e| <= atol + rtol * |e|`` in the inputs' floating dtype, infs equal only to
     themselves."""
-    if actual.dtype.kind != "f":
+    if not _dtype.is_floating_point(actual.dtype):
         if rtol == 0 and atol == 0:
             return actual == expected
         actual, expected = actual.astype(np.float64), expected.astype(np.float64)
@@ -249,7 +250,7 @@ def _tensor_message(actual: np.ndarray, expected: np.ndarray, matches: np.ndarra
     mismatched = total - int(matches.sum())
     extra = f"Mismatched elements: {mismatched} / {total} ({mismatched / total:.1%})"
     actual_flat, expected_flat = actual.ravel(), expected.ravel()
-    if actual.dtype.kind != "f":  # torch upcasts integers (and bools) to int64 first
+    if not _dtype.is_floating_point(actual.dtype):  # torch upcasts integers and bools to int64
         actual_flat, expected_flat = actual_flat.astype(np.int64), expected_flat.astype(np.int64)
     with np.errstate(all="ignore"):
         abs_diff = np.abs(actual_flat - expected_flat)

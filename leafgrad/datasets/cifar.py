@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from leafgrad._backend import is_array
 from leafgrad.datasets.vision import VisionDataset
 
 __all__ = ["CIFAR10", "RestrictedUnpickler", "restricted_loads"]
@@ -182,7 +183,7 @@ class CIFAR10(VisionDataset):
             path = os.path.join(folder, name)
             batch = _read_batch(path)
             data, labels = batch.get(b"data"), batch.get(b"labels")
-            if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 \
+            if not is_array(data) or data.dtype != np.uint8 or data.ndim != 2 \
                     or data.shape[1] != 3072:
                 raise ValueError(f"{path}: b'data' must be a uint8 array of shape (N, 3072)")
             if not isinstance(labels, list) or len(labels) != len(data) or not all(

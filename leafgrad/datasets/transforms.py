@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from leafgrad._backend import is_array
 from leafgrad._factories import as_tensor, rand, randint, tensor
 from leafgrad._tensor import Tensor
 from leafgrad.ops.shape import pad
@@ -59,7 +60,7 @@ class ToTensor:
             raise TypeError(f"pic should be PIL Image or ndarray. Got {type(pic)}: the image is "
                             f"a tensor already (as Digits returns them), so leave ToTensor out "
                             f"of the transforms")
-        if not isinstance(pic, np.ndarray):
+        if not is_array(pic):
             raise TypeError(f"pic should be PIL Image or ndarray. Got {type(pic)}")
         if pic.ndim not in (2, 3):
             raise ValueError(f"pic should be 2/3 dimensional. Got {pic.ndim} dimensions.")
@@ -114,7 +115,7 @@ class Normalize:
 
 def _image_size(image) -> tuple[int, int]:
     """(height, width) of an H x W x C array or a (..., H, W) tensor."""
-    if isinstance(image, np.ndarray):
+    if is_array(image):
         return image.shape[0], image.shape[1]
     if isinstance(image, Tensor):
         return image.shape[-2], image.shape[-1]
@@ -205,7 +206,7 @@ class RandomCrop:
             extra = self.size[0] - height
             image = _pad(image, 0, extra, 0, extra, fill=self.fill, mode=self.padding_mode)
         top, left, crop_height, crop_width = self.get_params(image, self.size)
-        if isinstance(image, np.ndarray):
+        if is_array(image):
             return image[top:top + crop_height, left:left + crop_width].copy()
         return image[..., top:top + crop_height, left:left + crop_width]
 

@@ -84,7 +84,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     scores = (query * scale_factor).matmul(key.transpose(-2, -1))
     allowed = None
     if is_causal:
-        allowed = _wrap(xp.tril(xp.ones((length, source_length), dtype=bool)), False)
+        allowed = _wrap(xp.tril(xp.ones((length, source_length), dtype=bool, like=scores._data)),
+                        False)
     elif attn_mask is not None and attn_mask.dtype == _dtype.bool_:
         allowed = attn_mask
     elif attn_mask is not None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import math
 import warnings
 
-import numpy as np
-
+from leafgrad._backend import ndarray, xp
 from leafgrad._factories import Generator, _rng, eye
 from leafgrad._tensor import Tensor, _wrap
 from leafgrad.autograd.grad_mode import no_grad
@@ -20,7 +19,7 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_"
            "kaiming_normal_", "orthogonal_"]
 
 
-def _write(tensor: Tensor, values: np.ndarray) -> Tensor:
+def _write(tensor: Tensor, values: ndarray) -> Tensor:
     """Copy ``values`` into ``tensor`` in place (cast to its dtype), outside autograd."""
     with no_grad():
         return tensor.copy_(_wrap(values, False))
@@ -116,13 +115,17 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     else:
         mode = max(a, min(mean, b))
         log_peak = -0.5 * ((mode - mean) / std) ** 2
-        values = np.empty(shape)
-        pending = np.ones(shape, dtype=bool)
+
+        def log_density(x):
+            return -0.5 * ((x - mean) / std) ** 2 - log_peak
+
+        # a first proposal for every entry, then redraws for the rejected ones only
+        values = rng.uniform(a, b, size=shape)
+        pending = xp.log(rng.random(shape)) > log_density(values)
         while pending.any():
             candidates = rng.uniform(a, b, size=int(pending.sum()))
-            log_density = -0.5 * ((candidates - mean) / std) ** 2 - log_peak
-            accepted = np.log(rng.random(candidates.size)) <= log_density
-            index = np.flatnonzero(pending)[accepted]
+            accepted = xp.log(rng.random(candidates.size)) <= log_density(candidates)
+            index = xp.flatnonzero(pending)[accepted]
             values.reshape(-1)[index] = candidates[accepted]
             pending.reshape(-1)[index] = False
     return _write(tensor, values)
@@ -236,10 +239,10 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator: Generator | None = N
     flattened = _rng(generator).normal(0.0, 1.0, size=(rows, cols))
     if rows < cols:
         flattened = flattened.T
-    q, r = np.linalg.qr(flattened)
+    q, r = xp.linalg.qr(flattened)
     # signs of R's diagonal on Q's columns: the decomposition becomes unique, so Q is uniformly
     # distributed (Haar measure)
-    q *= np.sign(np.diag(r))
+    q *= xp.sign(xp.diag(r))
     if rows < cols:
         q = q.T
     return _write(tensor, gain * q.reshape(tuple(tensor.shape)))

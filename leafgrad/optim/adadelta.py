@@ -4,8 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
+from leafgrad._backend import xp
 from leafgrad.optim.optimizer import (
     Optimizer,
     _check_nonnegative,
@@ -70,9 +69,9 @@ class Adadelta(Optimizer):
                 square_avg *= rho
                 square_avg += (1 - rho) * grad * grad
                 std = square_avg + eps
-                np.sqrt(std, out=std)
+                xp.sqrt(std, out=std)
                 delta = acc_delta + eps
-                np.sqrt(delta, out=delta)
+                xp.sqrt(delta, out=delta)
                 delta /= std
                 delta *= grad
                 acc_delta *= rho

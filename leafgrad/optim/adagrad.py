@@ -4,8 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
+from leafgrad._backend import xp
 from leafgrad._tensor import Tensor, _wrap
 from leafgrad.optim.optimizer import (
     Optimizer,
@@ -57,7 +56,7 @@ class Adagrad(Optimizer):
     def _init_state(self, p: Tensor, group: dict[str, Any]) -> None:
         state = self.state[p]
         state["step"] = _new_step()
-        state["sum"] = _wrap(np.full_like(p._data, group["initial_accumulator_value"]), False)
+        state["sum"] = _wrap(xp.full_like(p._data, group["initial_accumulator_value"]), False)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one update; returns the closure's loss when one is given."""
@@ -74,7 +73,7 @@ class Adagrad(Optimizer):
                 clr = lr / (1 + (step - 1) * lr_decay)
                 state_sum = state["sum"]._data
                 state_sum += grad * grad
-                std = np.sqrt(state_sum)
+                std = xp.sqrt(state_sum)
                 std += eps
                 update = grad * -clr
                 update /= std

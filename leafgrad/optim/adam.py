@@ -4,8 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
+from leafgrad._backend import xp
 from leafgrad.optim.optimizer import (
     Optimizer,
     _check_fused,
@@ -92,10 +91,10 @@ class Adam(Optimizer):
                 step_size = lr / bias_correction1
                 if amsgrad:
                     max_exp_avg_sq = state["max_exp_avg_sq"]._data
-                    np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-                    denom = np.sqrt(max_exp_avg_sq)
+                    xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+                    denom = xp.sqrt(max_exp_avg_sq)
                 else:
-                    denom = np.sqrt(exp_avg_sq)
+                    denom = xp.sqrt(exp_avg_sq)
                 denom /= bias_correction2 ** 0.5
                 denom += eps
                 update = exp_avg * -step_size

@@ -4,8 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
+from leafgrad._backend import is_array, is_scalar, ndarray, xp
 from leafgrad._tensor import Tensor, _wrap
 from leafgrad.autograd.grad_mode import enable_grad
 from leafgrad.optim.optimizer import Optimizer, _modified, _to_scalar
@@ -21,11 +20,11 @@ def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
     else:
         xmin_bound, xmax_bound = (x1, x2) if x1 <= x2 else (x2, x1)
     # torch computes these on 0-dim tensors, where a division by zero gives inf silently
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+    with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
         d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
         d2_square = d1 ** 2 - g1 * g2
         if d2_square >= 0:
-            d2 = np.sqrt(d2_square)
+            d2 = xp.sqrt(d2_square)
             if x1 <= x2:
                 min_pos = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
             else:
@@ -39,7 +38,7 @@ def _strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_chang
     """Find a step ``t`` along ``d`` that satisfies the strong Wolfe conditions: bracket an
     interval that contains one, then zoom in on it by cubic interpolation.
     Returns (loss, flat gradient, t, number of function evaluations)."""
-    d_norm = np.abs(d).max()
+    d_norm = xp.abs(d).max()
     g = g.copy()
     f_new, g_new = obj_func(x, t, d)
     ls_func_evals = 1
@@ -121,8 +120,8 @@ def _strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_chang
 
 def _to_state(value: Any) -> Any:
     """Arrays and NumPy scalars as (0-dim) tensors, as torch keeps this state."""
-    if isinstance(value, (np.ndarray, np.generic)):
-        return _wrap(np.asarray(value), False)
+    if is_array(value) or is_scalar(value):
+        return _wrap(xp.asarray(value), False)
     if isinstance(value, list):
         return [_to_state(v) for v in value]
     return value
@@ -176,12 +175,12 @@ class LBFGS(Optimizer):
         super().load_state_dict(state_dict)
         self._params = self.param_groups[0]["params"]
 
-    def _gather_flat_grad(self) -> np.ndarray:
-        return np.concatenate([p._grad._data.reshape(-1) if p._grad is not None
-                               else np.zeros(p._data.size, dtype=p._data.dtype)
+    def _gather_flat_grad(self) -> ndarray:
+        return xp.concatenate([p._grad._data.reshape(-1) if p._grad is not None
+                               else xp.zeros(p._data.size, dtype=p._data.dtype, like=p._data)
                                for p in self._params])
 
-    def _add_grad(self, step_size, update: np.ndarray) -> None:
+    def _add_grad(self, step_size, update: ndarray) -> None:
         offset = 0
         for p in self._params:
             numel = p._data.size
@@ -189,9 +188,9 @@ class LBFGS(Optimizer):
             _modified(p)
             offset += numel
 
-    def _set_param(self, values: list[np.ndarray]) -> None:
+    def _set_param(self, values: list[ndarray]) -> None:
         for p, value in zip(self._params, values):
-            np.copyto(p._data, value)
+            xp.copyto(p._data, value)
             _modified(p)
 
     def _directional_evaluate(self, closure, x, t, d):
@@ -226,7 +225,7 @@ class LBFGS(Optimizer):
         current_evals = 1
         state["func_evals"] += 1
         flat_grad = self._gather_flat_grad()
-        opt_cond = np.abs(flat_grad).max() <= tolerance_grad
+        opt_cond = xp.abs(flat_grad).max() <= tolerance_grad
         if opt_cond:
             return orig_loss
 
@@ -276,13 +275,13 @@ class LBFGS(Optimizer):
             if prev_flat_grad is None:
                 prev_flat_grad = flat_grad.copy()
             else:
-                np.copyto(prev_flat_grad, flat_grad)
+                xp.copyto(prev_flat_grad, flat_grad)
             prev_loss = loss
 
             # the step length
             if state["n_iter"] == 1:
-                with np.errstate(divide="ignore"):
-                    t = min(1.0, 1.0 / np.abs(flat_grad).sum()) * lr
+                with xp.errstate(divide="ignore"):
+                    t = min(1.0, 1.0 / xp.abs(flat_grad).sum()) * lr
             else:
                 t = lr
             gtd = flat_grad.dot(d)
@@ -302,7 +301,7 @@ class LBFGS(Optimizer):
                     obj_func, x_init, t, d, loss, flat_grad, gtd,
                     max_ls=max_eval - current_evals)
                 self._add_grad(t, d)
-                opt_cond = np.abs(flat_grad).max() <= tolerance_grad
+                opt_cond = xp.abs(flat_grad).max() <= tolerance_grad
             else:
                 self._add_grad(t, d)
                 if n_iter != max_iter:
@@ -310,14 +309,14 @@ class LBFGS(Optimizer):
                     # the final evaluation would be of no use
                     loss = float(evaluate())
                     flat_grad = self._gather_flat_grad()
-                    opt_cond = np.abs(flat_grad).max() <= tolerance_grad
+                    opt_cond = xp.abs(flat_grad).max() <= tolerance_grad
                     ls_func_evals = 1
             current_evals += ls_func_evals
             state["func_evals"] += ls_func_evals
 
             if n_iter == max_iter or current_evals >= max_eval or opt_cond:
                 break
-            if np.abs(d * t).max() <= tolerance_change:  # no progress in the parameters
+            if xp.abs(d * t).max() <= tolerance_change:  # no progress in the parameters
                 break
             if abs(loss - prev_loss) < tolerance_change:  # no progress in the loss
                 break

@@ -1,6 +1,6 @@
 """The ``Optimizer`` base class: parameter groups, per-parameter state, state_dict, step hooks.
 
-Optimizers update parameters in place on their NumPy arrays (``p._data``), never through the
+Optimizers update parameters in place on their arrays (``p._data``), never through the
 graph, so a step records nothing; each update follows the operation order of torch's
 single-tensor (CPU) implementation so that trajectories agree with torch's.
 """
@@ -14,9 +14,8 @@ from collections.abc import Callable, Iterable
 from itertools import chain
 from typing import Any
 
-import numpy as np
-
 from leafgrad import _dtype
+from leafgrad._backend import CPU, array_module, ndarray, xp
 from leafgrad._tensor import Tensor, _wrap
 from leafgrad.autograd.grad_mode import enable_grad, no_grad
 from leafgrad.utils.hooks import RemovableHandle
@@ -390,7 +389,7 @@ def _cast(param: Tensor, value: Any, key: Any = None) -> Any:
     'step' counters, which torch keeps as they were saved."""
     if isinstance(value, Tensor):
         array = value._data
-        if key != "step" and param._data.dtype.kind == "f":
+        if key != "step" and _dtype.is_floating_point(param._data.dtype):
             array = array.astype(param._data.dtype, copy=True)
         else:
             array = array.copy()
@@ -403,21 +402,26 @@ def _cast(param: Tensor, value: Any, key: Any = None) -> Any:
 
 
 # -- helpers shared by the optimizers ---------------------------------------------------------
-def _scalar_dtype() -> np.dtype:
+# The step counters live on the host whatever the parameters' device, as torch's
+# (non-capturable) ones: reading one for the bias corrections needs no device transfer.
+_host = array_module(CPU)
+
+
+def _scalar_dtype():
     """The dtype of the step counters: float32, or float64 under set_default_dtype(float64)."""
-    default = _dtype.get_default_dtype().np_dtype
-    return default if default == np.float64 else np.dtype(np.float32)
+    default = _dtype.get_default_dtype()
+    return (default if default is _dtype.float64 else _dtype.float32).np_dtype
 
 
 def _new_step() -> Tensor:
-    return _wrap(np.zeros((), dtype=_scalar_dtype()), False)
+    return _wrap(_host.array(0, dtype=_scalar_dtype()), False)
 
 
 def _increment_step(state: dict[str, Any]) -> float:
     """Add one to ``state['step']`` (a 0-dim tensor, as torch keeps it) and return its value."""
     step = state["step"]
     if not isinstance(step, Tensor):  # an older checkpoint may hold a plain number
-        step = state["step"] = _wrap(np.array(step, dtype=_scalar_dtype()), False)
+        step = state["step"] = _wrap(_host.array(step, dtype=_scalar_dtype()), False)
     step._data += 1
     return float(step._data)
 
@@ -427,7 +431,7 @@ def _to_scalar(value: Any) -> float:
 
 
 def _zeros_like(p: Tensor) -> Tensor:
-    return _wrap(np.zeros_like(p._data), False)
+    return _wrap(xp.zeros_like(p._data), False)
 
 
 def _modified(p: Tensor) -> None:
@@ -436,7 +440,7 @@ def _modified(p: Tensor) -> None:
     p._version_counter[0] += 1
 
 
-def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
+def _lerp_(start: ndarray, end: ndarray, weight: float) -> None:
     """``start.lerp_(end, weight)`` with torch's formula, which switches form at 0.5 so that
     the result is exact at both ends."""
     weight = start.dtype.type(weight)
@@ -446,7 +450,7 @@ def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
         start += diff
     else:
         diff *= start.dtype.type(1) - weight
-        np.subtract(end, diff, out=start)
+        xp.subtract(end, diff, out=start)
 
 
 # Elements per slice in _slices: three float32 slices (parameter, gradient, buffer) take 768 KiB,
@@ -454,7 +458,7 @@ def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
 _SLICE = 65536
 
 
-def _slices(*arrays: np.ndarray):
+def _slices(*arrays: ndarray):
     """Matching flat slices (views) of same-shaped arrays, in order, for an update made of
     several elementwise passes: each slice stays in cache from one pass to the next, where whole
     arrays would be read from memory again by each pass (the result is the same, element by
@@ -471,7 +475,7 @@ def _params_with_grad(group: dict[str, Any]) -> list[Tensor]:
     return [p for p in group["params"] if p._grad is not None]
 
 
-def _gradient(p: Tensor, maximize: bool, weight_decay: float) -> np.ndarray:
+def _gradient(p: Tensor, maximize: bool, weight_decay: float) -> ndarray:
     """The gradient a step follows: negated when maximizing, plus ``weight_decay * p`` (a new
     array then; otherwise ``p.grad``'s own, which the caller must not modify)."""
     grad = p._grad._data

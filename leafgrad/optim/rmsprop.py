@@ -4,8 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
+from leafgrad._backend import xp
 from leafgrad.optim.optimizer import (
     Optimizer,
     _check_nonnegative,
@@ -80,9 +79,9 @@ class RMSprop(Optimizer):
                     grad_avg = state["grad_avg"]._data
                     _lerp_(grad_avg, grad, 1 - alpha)
                     avg = square_avg + -1 * grad_avg * grad_avg
-                    np.sqrt(avg, out=avg)
+                    xp.sqrt(avg, out=avg)
                 else:
-                    avg = np.sqrt(square_avg)
+                    avg = xp.sqrt(square_avg)
                 avg += eps
                 if momentum > 0:
                     buffer = state["momentum_buffer"]._data

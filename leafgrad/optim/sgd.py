@@ -4,8 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
+from leafgrad._backend import xp
 from leafgrad._tensor import _wrap
 from leafgrad.optim.optimizer import (
     Optimizer,
@@ -76,7 +75,7 @@ class SGD(Optimizer):
                 buffer = state.get("momentum_buffer")
                 first = buffer is None
                 if first:  # torch starts the buffer at the first gradient, undamped
-                    buffer = state["momentum_buffer"] = _wrap(np.array(grad, copy=True), False)
+                    buffer = state["momentum_buffer"] = _wrap(xp.array(grad, copy=True), False)
                 for param, g, b in _slices(p._data, grad, buffer._data):
                     if not first:
                         b *= momentum

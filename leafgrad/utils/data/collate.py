@@ -9,6 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from leafgrad import _dtype
+from leafgrad._backend import is_array
 from leafgrad._factories import as_tensor, tensor
 from leafgrad._tensor import Tensor
 from leafgrad.ops.shape import stack
@@ -35,7 +36,7 @@ def default_convert(data: Any) -> Any:
     if isinstance(data, Tensor):
         return data
     if data_type.__module__ == "numpy" and data_type.__name__ not in ("str_", "bytes_"):
-        if isinstance(data, np.ndarray) and _STRING_OR_OBJECT.search(data.dtype.str):
+        if is_array(data) and _STRING_OR_OBJECT.search(data.dtype.str):
             return data
         return as_tensor(data)
     if isinstance(data, collections.abc.Mapping):
