@@ -33,8 +33,13 @@ from leafgrad._backend import ndarray, xp
 from leafgrad._dtype import is_differentiable
 from leafgrad._grad_state import STATE
 from leafgrad._tensor import LAYERS, Tensor, _wrap
-from leafgrad.autograd.dispatch import (MODES_USED, edge_of, saved_entries,
-                                        wrap_recorded_outputs, wrap_untracked)
+from leafgrad.autograd.dispatch import (
+    MODES_USED,
+    edge_of,
+    saved_entries,
+    wrap_recorded_outputs,
+    wrap_untracked,
+)
 from leafgrad.autograd.graph import SavedConstant, SavedInput, SavedOutput, unpack
 
 __all__ = ["enabled", "set_enabled"]
@@ -153,7 +158,10 @@ class ArrayContext:
 
     @property
     def needs_input_grad(self) -> tuple:
-        return tuple([edge is not None for edge in self.node._edges])
+        edges = self.node._edges
+        if len(edges) == 2:  # the commonest case, spelled out
+            return (edges[0] is not None, edges[1] is not None)
+        return tuple([edge is not None for edge in edges])
 
     def __getattr__(self, name: str):
         return getattr(self.node, name)
@@ -217,6 +225,17 @@ class ArrayRunner:
                 node._plain = False
             if node._stashed:
                 node._release()
+        if type(input_grads) is not tuple:
+            input_grads = (input_grads,)
+        edges = node._edges
+        if len(input_grads) == len(edges):  # the common case: arrays of the inputs' kinds
+            for gradient, edge in zip(input_grads, edges):
+                if edge is not None and gradient is not None and (
+                        type(gradient) is not ndarray or gradient.shape != edge[2] or
+                        gradient.dtype is not edge[3]):
+                    break
+            else:
+                return input_grads
         return self.conformed(input_grads, node)
 
     def _wrapped(self, node, grads):

@@ -213,8 +213,9 @@ def edge_of(tensor: Tensor) -> Edge:
     already: unpack_arguments does it)."""
     fn = tensor._grad_fn
     data = tensor._data
-    return Edge(tensor._grad_accumulator() if fn is None else fn, tensor._output_nr, data.shape,
-                data.dtype)
+    # (tuple.__new__ skips the named tuple's Python-level __new__: this runs for every input)
+    return _new_tuple(Edge, (tensor._grad_accumulator() if fn is None else fn,
+                             tensor._output_nr, data.shape, data.dtype))
 
 
 def saved_entries(op, args: tuple, edges: tuple) -> list:
@@ -226,11 +227,16 @@ def saved_entries(op, args: tuple, edges: tuple) -> list:
     for i in op.saved_inputs:
         arg = args[i]
         if not isinstance(arg, Tensor):
-            saved.append(SavedConstant(arg))
-        elif saved_for is not None and all(edges[j] is None for j in saved_for[i]):
-            saved.append(None)  # no input whose gradient uses it needs one
-        else:
-            saved.append(SavedInput(arg, arg._version_counter[0]))
+            saved.append(_new_tuple(SavedConstant, (arg,)))
+            continue
+        if saved_for is not None:
+            for j in saved_for[i]:
+                if edges[j] is not None:
+                    break
+            else:  # no input whose gradient uses it needs one
+                saved.append(None)
+                continue
+        saved.append(_new_tuple(SavedInput, (arg, arg._version_counter[0])))
     return saved
 
 
@@ -275,3 +281,4 @@ def _wrap_output(array, ctx, output_nr: int) -> Tensor:
 
 
 _new = object.__new__
+_new_tuple = tuple.__new__

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable, NamedTuple
 
 from leafgrad._backend import ndarray
+from leafgrad._grad_state import STATE
 from leafgrad._tensor import LAYERS, Tensor, _wrap
 from leafgrad.utils.hooks import RemovableHandle
 
@@ -211,6 +212,65 @@ class AccumulateGrad(Node):
 
     def _release(self) -> None:
         pass
+
+
+# -- running hooks (the engine calls these) ----------------------------------------------------
+def _hook_name(hook) -> str:
+    return getattr(hook, "__name__", "<unknown>")
+
+
+def checked_hook_result(hook, original: Tensor | None, value):
+    """A hook's replacement for ``original`` (None keeps it), checked as torch checks it: a hook
+    may change a gradient's values, not its type or size."""
+    if value is None:
+        return original
+    if original is None:
+        raise RuntimeError("can't replace a None gradient with a non-None value")
+    if not isinstance(value, Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(value).__name__}'")
+    if value._data.dtype != original._data.dtype:
+        raise RuntimeError(f"hook '{_hook_name(hook)}' has changed the type of value (was "
+                           f"{original.type()} got {value.type()})")
+    if value._data.shape != original._data.shape:
+        raise RuntimeError(f"hook '{_hook_name(hook)}' has changed the size of value")
+    return value
+
+
+def checked_hook_results(hook, originals: tuple, values, node) -> tuple:
+    """A node hook's replacement for all of ``originals`` (None keeps them)."""
+    if values is None:
+        return tuple(originals)
+    if len(values) != len(originals):
+        raise RuntimeError(
+            f"hook '{_hook_name(hook)}' registered on {node.name()} has returned an incorrect "
+            f"number of values (got {len(values)}, but expected {len(originals)}): return one "
+            f"gradient (or None) per input")
+    return tuple(checked_hook_result(hook, original, value)
+                 for original, value in zip(originals, values))
+
+
+def run_tensor_hooks(node, grads: list) -> None:
+    hooks = node._tensor_pre_hooks
+    if hooks:
+        for output_nr, slot_hooks in hooks.items():
+            for hook in list(slot_hooks.values()):
+                if grads[output_nr] is None:
+                    break
+                grads[output_nr] = checked_hook_result(hook, grads[output_nr],
+                                                       hook(grads[output_nr]))
+    retained = node._retained
+    if retained:
+        for output_nr, ref in retained.items():
+            tensor = ref()
+            gradient = grads[output_nr]
+            if tensor is None or gradient is None:
+                continue
+            if tensor._grad is None:
+                # a copy, as torch: the gradient may be the caller's own tensor (a root's)
+                tensor._grad = gradient.clone() if STATE.enabled else \
+                    _wrap(gradient._data.copy(), False)
+            else:
+                tensor._grad = tensor._grad + gradient
 
 
 LAYERS.AccumulateGrad = AccumulateGrad  # Tensor._grad_accumulator makes leaves' nodes

@@ -16,8 +16,8 @@ from leafgrad import _dtype
 from leafgrad._backend import xp
 from leafgrad._grad_state import STATE
 from leafgrad._tensor import LAYERS, Tensor, _wrap
-from leafgrad.autograd.graph import SavedOutput
 from leafgrad.autograd.function import Op
+from leafgrad.autograd.graph import SavedOutput
 
 __all__ = ["apply_inplace", "refresh_view", "replay_view", "mark_views", "write_view_into_base",
            "CopySlices", "view_rebase_error"]
