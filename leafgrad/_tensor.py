@@ -1,7 +1,6 @@
 """The Tensor: a NumPy array with autograd state (requires_grad, grad, grad_fn, version)."""
 from __future__ import annotations
 
-import sys
 import warnings
 import weakref
 from typing import Any, Callable, Iterator
@@ -10,7 +9,6 @@ import numpy as np
 
 from leafgrad import _dtype
 from leafgrad._backend import CPU, get_device
-from leafgrad._grad_state import STATE
 from leafgrad._tensor_str import tensor_repr
 from leafgrad.utils.hooks import RemovableHandle
 
@@ -152,8 +150,8 @@ class Tensor:
             raise TypeError(f"requires_grad must be a bool, got {type(value).__name__}")
         if self.grad_fn is not None:
             raise RuntimeError(_NON_LEAF_FLAG_ERROR + ("" if value else _NON_LEAF_FLAG_HINT))
-        if value and self._data.dtype.kind != "f":
-            raise RuntimeError(f"only Tensors of floating point dtype can require gradients "
+        if value and not _dtype.is_differentiable(self._data.dtype):
+            raise RuntimeError(f"only Tensors of floating point and complex dtype can require gradients "
                                f"(this tensor is {self.dtype}); convert it with .float() first")
         self._requires_grad = value
         if value:
@@ -355,7 +353,10 @@ class Tensor:
         return False
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f"
+        return _dtype.is_floating_point(self._data.dtype)
+
+    def is_complex(self) -> bool:
+        return _dtype.is_complex(self._data.dtype)
 
     def element_size(self) -> int:
         return self._data.itemsize
@@ -416,7 +417,7 @@ class Tensor:
         return self._data.reshape(()).item()
 
     def __index__(self) -> int:
-        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+        if not _dtype.is_integral(self._data.dtype, include_bool=True) or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an "
                             "index")
         return int(self.item())

@@ -10,8 +10,7 @@ from __future__ import annotations
 import warnings
 from typing import Callable
 
-import numpy as np
-
+from leafgrad._backend import xp
 from leafgrad._tensor import Tensor, _wrap
 from leafgrad.autograd.function import Op
 
@@ -39,14 +38,15 @@ def _numerical_jacobians(func: Callable, inputs: tuple, diff_inputs: list, eps: 
     flattened in C order, for each input requiring grad. Each element is perturbed where it
     lies in memory, so non-contiguous inputs work too."""
     def evaluate() -> list:  # copies: an output may be a view of the perturbed input
-        return [np.array(o._data, dtype=np.float64).ravel()
+        return [xp.array(o._data, dtype=xp.float64).ravel()
                 for o in _float_outputs(func(*inputs))]
 
     sizes = [values.size for values in evaluate()]
-    jacobians = [[np.zeros((size, x._data.size)) for x in diff_inputs] for size in sizes]
+    jacobians = [[xp.zeros((size, x._data.size), like=x._data) for x in diff_inputs]
+                 for size in sizes]
     for j, x in enumerate(diff_inputs):
         array = x._data
-        for column, index in enumerate(np.ndindex(array.shape)):
+        for column, index in enumerate(xp.ndindex(array.shape)):
             original = array[index].copy()
             array[index] = original + eps
             plus = evaluate()
@@ -61,16 +61,17 @@ def _numerical_jacobians(func: Callable, inputs: tuple, diff_inputs: list, eps: 
 def _analytical_jacobians(outputs: list, inputs: list) -> list:
     """``jacobians[i][j]``: d(output i)/d(input j), one backward per output element."""
     from leafgrad.autograd.api import grad
-    jacobians = [[np.zeros((o._data.size, x._data.size)) for x in inputs] for o in outputs]
+    jacobians = [[xp.zeros((o._data.size, x._data.size), like=x._data) for x in inputs]
+                 for o in outputs]
     for o, rows in zip(outputs, jacobians):
         for k in range(o._data.size):
-            seed = np.zeros(o._data.size, dtype=o._data.dtype)
+            seed = xp.zeros(o._data.size, dtype=o._data.dtype, like=o._data)
             seed[k] = 1
             grads = grad([o], inputs, [_wrap(seed.reshape(o._data.shape), False)],
                          retain_graph=True, allow_unused=True)
             for jac, g in zip(rows, grads):
                 if g is not None:
-                    jac[k, :] = np.asarray(g._data, dtype=np.float64).ravel()
+                    jac[k, :] = xp.asarray(g._data, dtype=xp.float64).ravel()
     return jacobians
 
 
@@ -96,14 +97,14 @@ def _check_undefined_grad(func: Callable, inputs: tuple, diff_inputs: list) -> s
     for undefined in undefined_sets:
         outputs = [_UndefinedGrad.apply(o) if i in undefined else o
                    for i, o in enumerate(_differentiable_outputs(func(*inputs)))]
-        zeros = [_wrap(np.zeros_like(o._data), False) for o in outputs]
+        zeros = [_wrap(xp.zeros_like(o._data), False) for o in outputs]
         try:
             grads = grad(outputs, diff_inputs, zeros, allow_unused=True)
         except RuntimeError as error:
             return (f"Expected backward function to handle undefined output grads. Please look "
                     f"at \"Notes about undefined output gradients\" in "
                     f"\"tools/autograd/derivatives.yaml\" ({error})")
-        if any(g is not None and np.any(g._data != 0) for g in grads):
+        if any(g is not None and xp.any(g._data != 0) for g in grads):
             return ("Expected all input grads to be undefined or zero when all output grads "
                     "are undefined or zero. Please look at \"Notes about undefined output "
                     "gradients\" in \"tools/autograd/derivatives.yaml\"")
@@ -134,7 +135,7 @@ def gradcheck(func: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5,
         raise ValueError("gradcheck expects at least one input tensor to require gradient, but "
                          "none of them have requires_grad=True.")
     for x in diff_inputs:
-        if x._data.dtype != np.float64:
+        if x._data.dtype != xp.float64:
             warnings.warn(f"Input #{inputs.index(x)} requires gradient and is not a double "
                           f"precision floating point: gradcheck is likely to fail",
                           UserWarning, stacklevel=2)
@@ -150,7 +151,7 @@ def gradcheck(func: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5,
     # only matter when no output requires grad: then all of them must be zero)
     kept = [i for i, o in enumerate(float_outputs) if o.requires_grad]
     if not kept:
-        if any(np.any(jac != 0) for rows in numerical for jac in rows):
+        if any(xp.any(jac != 0) for rows in numerical for jac in rows):
             return _fail(raise_exception, "Numerical gradient for function expected to be zero")
         return True
     outputs = [float_outputs[i] for i in kept]
@@ -158,14 +159,14 @@ def gradcheck(func: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5,
     analytical = _analytical_jacobians(outputs, diff_inputs)
     for i, (a_rows, n_rows) in enumerate(zip(analytical, numerical)):
         for j, (a, n) in enumerate(zip(a_rows, n_rows)):
-            if not np.allclose(a, n, rtol=rtol, atol=atol, equal_nan=True):
+            if not xp.allclose(a, n, rtol=rtol, atol=atol, equal_nan=True):
                 return _fail(raise_exception,
                              f"Jacobian mismatch for output {i} with respect to input {j},\n"
                              f"numerical:{n}\nanalytical:{a}\n")
     again = _analytical_jacobians(outputs, diff_inputs)
     for a_rows, b_rows in zip(analytical, again):
         for a, b in zip(a_rows, b_rows):
-            if not np.allclose(a, b, rtol=0, atol=nondet_tol, equal_nan=True):
+            if not xp.allclose(a, b, rtol=0, atol=nondet_tol, equal_nan=True):
                 return _fail(raise_exception,
                              f"Backward is not reentrant, i.e., running backward with same "
                              f"input and grad_output multiple times gives different values, "
@@ -189,7 +190,7 @@ def gradgradcheck(func: Callable, inputs, grad_outputs=None, *, eps: float = 1e-
     inputs = _as_tuple(inputs)
     outputs = _differentiable_outputs(func(*inputs))
     if grad_outputs is None:
-        rng = np.random.default_rng(0)
+        rng = xp.random.default_rng(0)
         grad_outputs = tuple(_random_grad_output(rng, o, gen_non_contig_grad_outputs)
                              for o in outputs)
     grad_outputs = _as_tuple(grad_outputs)
@@ -212,7 +213,7 @@ def _random_grad_output(rng, output: Tensor, non_contiguous: bool) -> Tensor:
     if not non_contiguous or output._data.ndim == 0:
         return _wrap(rng.standard_normal(shape).astype(dtype), True)
     # every other element of a twice-as-wide array: the same values, strided
-    wide = np.zeros(shape[:-1] + (2 * shape[-1],), dtype=dtype)
+    wide = xp.zeros(shape[:-1] + (2 * shape[-1],), dtype=dtype, like=output._data)
     strided = wide[..., ::2]
     strided[...] = rng.standard_normal(shape)
     return _wrap(strided, True)
