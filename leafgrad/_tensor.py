@@ -151,8 +151,9 @@ class Tensor:
         if self.grad_fn is not None:
             raise RuntimeError(_NON_LEAF_FLAG_ERROR + ("" if value else _NON_LEAF_FLAG_HINT))
         if value and not _dtype.is_differentiable(self._data.dtype):
-            raise RuntimeError(f"only Tensors of floating point and complex dtype can require gradients "
-                               f"(this tensor is {self.dtype}); convert it with .float() first")
+            raise RuntimeError(f"only Tensors of floating point and complex dtype can require "
+                               f"gradients (this tensor is {self.dtype}); convert it with "
+                               f".float() first")
         self._requires_grad = value
         if value:
             self._why_no_grad = None
