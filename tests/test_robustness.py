@@ -92,7 +92,7 @@ def test_create_graph_loops_keep_memory_flat():
     assert _traced_growth(build, warmup=100, steps=1000) < 0.05
 
 
-# -- threads (grad mode per thread: tests/test_autograd_grad_mode.py) ----------------------------
+# -- threads (grad mode per thread: tests/autograd/test_grad_mode.py) ----------------------------
 def test_backward_in_two_threads_at_once_gives_each_its_gradients():
     def make(seed: int):
         rng = np.random.default_rng(seed)

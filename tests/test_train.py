@@ -11,9 +11,9 @@ import sys
 
 import numpy as np
 import pytest
-from test_datasets import LABEL_NAMES, make_batch, python2_pickle
 
 import leafgrad
+from cifar_files import LABEL_NAMES, make_batch, python2_pickle
 from leafgrad import nn, optim
 from leafgrad.cli import CHECKPOINT_NAME, PLOT_NAME, TRAIN_DEFAULTS, _leaf_depths, main
 from leafgrad.datasets import FakeData, transforms

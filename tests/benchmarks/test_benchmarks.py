@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# the repository root (tests/benchmarks/ is two levels below it): `benchmarks` is imported and
+# run from there
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
 import leafgrad as lg  # noqa: E402
@@ -32,7 +34,9 @@ def _table(text: str) -> dict:
 
 
 def _installed(lib: str) -> bool:
-    return importlib.util.find_spec(lib) is not None
+    # a namespace package (no origin) is not the library: tests/autograd/ is one, on sys.path
+    spec = importlib.util.find_spec(lib)
+    return spec is not None and spec.origin is not None
 
 
 def _timed(lib: str, name: str) -> bool:
