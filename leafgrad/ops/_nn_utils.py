@@ -1,6 +1,8 @@
 """Helpers shared by the layer functions (conv, pooling, normalization, loss)."""
 from __future__ import annotations
 
+import numbers
+
 from leafgrad._backend import xp
 from leafgrad._tensor import Tensor
 from leafgrad.autograd.function import Op
@@ -23,12 +25,12 @@ def int_tuple(value, n: int) -> tuple | None:
     """An int, or a sequence of ``n`` ints (or of one, repeated), as a tuple of ``n`` ints: the
     size arguments of convolution and pooling; None for anything else (each op raises its own
     message, as torch's differ)."""
-    if isinstance(value, (int, xp.integer)) and not isinstance(value, bool):
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return (int(value),) * n
     items = tuple(value)
     if len(items) == 1:
         items = items * n
-    if len(items) != n or not all(isinstance(v, (int, xp.integer)) for v in items):
+    if len(items) != n or not all(isinstance(v, numbers.Integral) for v in items):
         return None
     return tuple(int(v) for v in items)
 
@@ -47,6 +49,8 @@ def broadcast_shape(shape_a: tuple, shape_b: tuple) -> tuple:
 
 class DependsOn(Op):
     """value: grad;  the other inputs: no gradient"""
+
+    linear = True  # the identity in value, zero in the others
 
     @staticmethod
     def forward(ctx, value, *others):

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import warnings
 
-from leafgrad._backend import xp
+from leafgrad._backend import is_array, xp
+from leafgrad._dtype import is_bool
 from leafgrad._tensor import Tensor, _normalize_dim, _wrap
 from leafgrad.autograd.function import Op
 from leafgrad.ops._checks import expect_tensor
-from leafgrad.ops.elementwise import _as_operand, _inplace, _untracked, cast
+from leafgrad.ops.elementwise import _as_operand, _inplace, cast
 from leafgrad.ops.shape import (
     GetItem,
     IndexAddIntoZeros,
     _dim_of_nonscalar,
+    _not_linear,
     _overload,
     expand,
     reshape,
@@ -31,8 +33,11 @@ def _coordinates(index: xp.ndarray, dim: int) -> tuple:
     """Where each element of ``index`` points: its value along ``dim``, its own position along
     the other dimensions (a 0-dim index counts as 1-D, as torch)."""
     index = index.reshape(index.shape or (1,))
-    grids = xp.indices(index.shape, sparse=True)
-    return tuple(index if d == dim else grid for d, grid in enumerate(grids))
+    ndim = index.ndim
+    # xp.indices(index.shape, sparse=True), made like the index
+    return tuple(index if d == dim else
+                 xp.arange(size, like=index).reshape((1,) * d + (size,) + (1,) * (ndim - d - 1))
+                 for d, size in enumerate(index.shape))
 
 
 def _leading_block(array: xp.ndarray, shape: tuple) -> xp.ndarray:
@@ -42,11 +47,13 @@ def _leading_block(array: xp.ndarray, shape: tuple) -> xp.ndarray:
 
 
 def _zeros(shape: tuple, like: Tensor) -> Tensor:
-    return _wrap(xp.zeros(shape, dtype=like._data.dtype), False)
+    return _wrap(xp.zeros(shape, dtype=like._data.dtype, like=like._data), False)
 
 
 class Gather(Op):
     """self: zeros_like(self).scatter_add(dim, index, grad)"""
+
+    linear = True
 
     @staticmethod
     def forward(ctx, a, dim, index):
@@ -61,6 +68,8 @@ class Gather(Op):
 
 class ScatterAdd(Op):
     """self: grad;  src: grad.gather(dim, index), zero where src extends beyond index"""
+
+    linear = True
 
     @staticmethod
     def forward(ctx, a, src, dim, index):
@@ -82,14 +91,18 @@ class Scatter(Op):
     """self: grad.scatter(dim, index, 0);  src: grad.gather(dim, index), zero where src extends
     beyond index. With ``reduce`` there is no derivative, as in torch."""
 
+    # linear in (self, src) jointly when src is a tensor and reduce is None or 'add':
+    # ScatterValue (a fill number) and reduce='multiply' are not (see scatter())
+    linear = True
+
     @staticmethod
     def forward(ctx, a, src, dim, index, reduce=None):
         ctx.dim, ctx.index, ctx.reduce = dim, index, reduce
-        ctx.src_shape = src.shape if isinstance(src, xp.ndarray) else None
+        ctx.src_shape = src.shape if is_array(src) else None
         out = a.copy()
         target = xp.atleast_1d(out)
         coordinates = _coordinates(index, dim)
-        values = _leading_block(src, index.shape or (1,)) if isinstance(src, xp.ndarray) else \
+        values = _leading_block(src, index.shape or (1,)) if is_array(src) else \
             xp.asarray(src).astype(a.dtype)
         if reduce == "add":
             xp.add.at(target, coordinates, values)
@@ -112,6 +125,9 @@ class Scatter(Op):
 
 
 ScatterValue = _overload(Scatter, 1)  # torch numbers scatter(value=) ScatterBackward1
+ScatterValue.linear = False  # a fill number makes it affine
+# reduce='multiply' multiplies self by src: bilinear (the same node name, ScatterBackward0)
+ScatterMultiply = _not_linear(Scatter)
 
 
 def _gather_into(grad: Tensor, dim: int, index: xp.ndarray, shape: tuple) -> Tensor:
@@ -125,6 +141,8 @@ def _gather_into(grad: Tensor, dim: int, index: xp.ndarray, shape: tuple) -> Ten
 
 class IndexSelect(Op):
     """self: zeros_like(self).index_add(dim, index, grad)"""
+
+    linear = True
 
     @staticmethod
     def forward(ctx, a, dim, index):
@@ -140,6 +158,8 @@ class IndexSelect(Op):
 
 class IndexAdd(Op):
     """self: grad;  source: grad.index_select(dim, index) * alpha"""
+
+    linear = True
 
     @staticmethod
     def forward(ctx, a, source, dim, index, alpha=1):
@@ -179,6 +199,8 @@ class MaskedFill(Op):
 
 
 MaskedFillTensor = _overload(MaskedFill, 1)  # torch numbers a tensor value MaskedFillBackward1
+# linear in (self, value) jointly; MaskedFill itself takes a fill number, which makes it affine
+MaskedFillTensor.linear = True
 
 
 class MaskedSelect(GetItem):
@@ -264,7 +286,7 @@ def _bool_mask(mask, op: str, message: str) -> xp.ndarray:
     """A private copy of a bool mask's array (as for index tensors)."""
     if not isinstance(mask, Tensor):
         raise TypeError(f"{op}(): argument 'mask' must be Tensor, not {type(mask).__name__}")
-    if mask._data.dtype != xp.bool_:
+    if not is_bool(mask._data.dtype):
         raise RuntimeError(message.format(dtype=mask.dtype))
     return mask._data.copy()
 
@@ -315,7 +337,10 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
             warnings.warn("The reduce argument of torch.scatter with Tensor src is deprecated "
                           "and will be removed in a future PyTorch release. Use scatter_add() "
                           "for reduce='add'.", UserWarning, stacklevel=2)
-    op_class = Scatter if isinstance(src, Tensor) else ScatterValue
+    if not isinstance(src, Tensor):
+        op_class = ScatterValue
+    else:
+        op_class = ScatterMultiply if reduce == "multiply" else Scatter
     return op_class.apply(input, src, dim=dim, index=index, reduce=reduce)
 
 
@@ -443,17 +468,34 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     return Gather.apply(expand(input, target), dim=dim, index=xp.broadcast_to(index, shape))
 
 
+class Nonzero(Op):
+    """not differentiable: the (n, ndim) int64 indices of the non-zero elements"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a):
+        if a.ndim == 0:
+            return xp.zeros((int(bool(a)), 0), dtype=xp.int64, like=a)
+        return xp.stack(xp.nonzero(a), axis=1).astype(xp.int64)
+
+
+class NonzeroNumpy(Op):
+    """not differentiable: the int64 indices of the non-zero elements, one vector per dim (a
+    0-dim input counts as 1-D, as torch); torch's nonzero_numpy, behind nonzero(as_tuple=True)"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a):
+        return tuple(i.astype(xp.int64) for i in xp.nonzero(xp.atleast_1d(a)))
+
+
 def nonzero(input: Tensor, *, as_tuple: bool = False):
     """Indices of the non-zero elements: an (n, ndim) int64 tensor, or one tensor per dim (a
     0-dim input counts as 1-D there, as torch)."""
     expect_tensor(input, "nonzero", "input")
-    data = input._data
-    if as_tuple:
-        return tuple(_untracked(i.astype(xp.int64), input)
-                     for i in xp.nonzero(xp.atleast_1d(data)))
-    if data.ndim == 0:
-        return _untracked(xp.zeros((int(bool(data)), 0), dtype=xp.int64), input)
-    return _untracked(xp.stack(xp.nonzero(data), axis=1).astype(xp.int64), input)
+    return NonzeroNumpy.apply(input) if as_tuple else Nonzero.apply(input)
 
 
 def argwhere(input: Tensor) -> Tensor:

@@ -7,9 +7,11 @@ batch dims.
 from __future__ import annotations
 
 import functools
+import numbers
 import string
 
-from leafgrad._backend import xp
+from leafgrad._backend import is_array, xp
+from leafgrad._dtype import is_bool, is_integral
 from leafgrad._factories import tensor as _tensor_from_data
 from leafgrad._tensor import Tensor, _normalize_dim
 from leafgrad.autograd.function import Op
@@ -110,7 +112,7 @@ def _check_operands(name: str, a: Tensor, b: Tensor) -> None:
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(f"{name}: expected both operands to have the same dtype, but got "
                            f"{a.dtype} and {b.dtype}; convert one with .to(other.dtype)")
-    if a._data.dtype == xp.bool_:
+    if is_bool(a._data.dtype):
         raise NotImplementedError(f"{name} is not implemented for bool tensors; convert them "
                                   f"with .int() or .float()")
 
@@ -236,7 +238,7 @@ class Addmm(Op):
         ctx.beta, ctx.alpha, ctx.input_shape = beta, alpha, input.shape
         ctx.column_major = (_column_major(mat1), _column_major(mat2))
         out = xp.matmul(mat1, mat2)
-        if out.dtype.kind in "iu":  # integer products take the factors as integers, as torch
+        if is_integral(out.dtype):  # integer products take the factors as integers, as torch
             alpha, beta = int(alpha), int(beta)
         if alpha != 1:
             out *= alpha
@@ -301,7 +303,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
         if operand._data.dtype != mat2._data.dtype:
             raise RuntimeError(f"{name} and mat2 must have the same dtype, but got "
                                f"{scalar_type(operand)} and {scalar_type(mat2)}")
-    if mat2._data.dtype == xp.bool_:
+    if is_bool(mat2._data.dtype):
         raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
     return Addmm.apply(input, mat1, mat2, beta=beta, alpha=alpha)
 
@@ -330,8 +332,7 @@ class Einsum(Op):
             if not needed:
                 grads.append(None)
                 continue
-            equation, constants = _gradient_equation(inputs, output, index, shapes,
-                                                     grad._data.dtype)
+            equation, constants = _gradient_equation(inputs, output, index, shapes, grad._data)
             others = [x for j, x in enumerate(operands) if j != index]
             grads.append(_einsum_op(len(others) + len(constants) + 1).apply(
                 grad, *others, *constants, equation=equation))
@@ -340,14 +341,19 @@ class Einsum(Op):
 
 @functools.cache
 def _einsum_op(count: int) -> type:
-    """The Einsum op for ``count`` operands (``saved_inputs`` lists each of them)."""
+    """The Einsum op for ``count`` operands (``saved_inputs`` lists each of them): linear for
+    one operand (a sum, trace, transpose ...), multilinear (so not linear) for more."""
     return type("Einsum", (Einsum,), {"saved_inputs": tuple(range(count)),
+                                      "linear": count == 1,
                                       "__doc__": Einsum.__doc__, "__module__": __name__})
 
 
-def _gradient_equation(inputs: list, output: str, index: int, shapes: list, dtype) -> tuple:
+def _gradient_equation(inputs: list, output: str, index: int, shapes: list,
+                       grad: xp.ndarray) -> tuple:
     """The einsum equation taking (grad, the other operands, constants) to the gradient of
-    operand ``index``, and those constants; ``shapes`` are grad's, then each operand's."""
+    operand ``index``, and those constants (made like ``grad``, in its dtype); ``shapes`` are
+    grad's, then each operand's."""
+    dtype = grad.dtype
     target = inputs[index]
     terms = [output] + [subscripts for j, subscripts in enumerate(inputs) if j != index]
     term_shapes = [shapes[0]] + [shape for j, shape in enumerate(shapes[1:]) if j != index]
@@ -363,7 +369,7 @@ def _gradient_equation(inputs: list, output: str, index: int, shapes: list, dtyp
         if label in result:  # repeated: the gradient lands on the diagonal only
             twin = next(spare)
             terms.append(label + twin)
-            constants.append(xp.eye(size, dtype=dtype))
+            constants.append(xp.eye(size, dtype=dtype, like=grad))
             result += twin
             continue
         result += label
@@ -371,7 +377,7 @@ def _gradient_equation(inputs: list, output: str, index: int, shapes: list, dtyp
             # summed in this operand only, or broadcast from size 1 in the others: ones spread
             # the gradient over this dim (a size-1 dim the engine sums back itself)
             terms.append(label)
-            constants.append(xp.ones(size, dtype=dtype))
+            constants.append(xp.ones(size, dtype=dtype, like=grad))
     return ",".join(terms) + "->" + result, constants
 
 
@@ -487,7 +493,7 @@ def einsum(equation: str, *operands) -> Tensor:
     if len(dtypes) > 1:
         raise RuntimeError(f"einsum(): expected all operands to have the same dtype, but got "
                            f"{[x.dtype for x in operands]}; convert them with .to()")
-    if (len(operands) == 1 and operands[0]._data.dtype.kind in "biu"
+    if (len(operands) == 1 and is_integral(operands[0]._data.dtype, include_bool=True)
             and set(inputs[0]) - set(output)):
         # as torch, which sums a single operand's dims with sum(): integers and bools give int64
         operands = (operands[0].long(),)
@@ -506,7 +512,7 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
                            f"{b.dtype}; convert one with .to(other.dtype)")
     if isinstance(dims, Tensor):
         dims = dims.tolist()
-    if isinstance(dims, (int, xp.integer)):
+    if isinstance(dims, numbers.Integral):
         if dims < 0:
             raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
         if dims > a._data.ndim or dims > b._data.ndim:
@@ -515,7 +521,7 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
         dims_a = list(range(a._data.ndim - dims, a._data.ndim))
         dims_b = list(range(dims))
     else:
-        dims_a, dims_b = ([d] if isinstance(d, (int, xp.integer)) else list(d) for d in dims)
+        dims_a, dims_b = ([d] if isinstance(d, numbers.Integral) else list(d) for d in dims)
         if len(dims_a) != len(dims_b):
             raise RuntimeError(f"both dimension lists should have same length, got {dims_a} and "
                                f"{dims_b}")
@@ -539,7 +545,7 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
 def _matmul_operator(self: Tensor, other):
     """``self @ other``: NumPy arrays become tensors; for other types (lists included, as torch)
     NotImplemented, so that Python tries the other operand."""
-    if isinstance(other, xp.ndarray):
+    if is_array(other):
         other = _tensor_from_data(other)
     if not isinstance(other, Tensor):
         return NotImplemented
@@ -547,7 +553,7 @@ def _matmul_operator(self: Tensor, other):
 
 
 def _reflected_matmul_operator(self: Tensor, other):
-    if isinstance(other, xp.ndarray):
+    if is_array(other):
         return matmul(_tensor_from_data(other), self)
     return NotImplemented
 

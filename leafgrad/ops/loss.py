@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 
 from leafgrad._backend import xp
+from leafgrad._dtype import is_floating_point
 from leafgrad._tensor import Tensor, _wrap
 from leafgrad.autograd.function import Op
 from leafgrad.autograd.grad_mode import is_grad_enabled
@@ -65,7 +66,7 @@ def _warn_broadcast(input: Tensor, target: Tensor) -> None:
 
 def _check_floating(name: str, *tensors: Tensor) -> None:
     for tensor in tensors:
-        if tensor._data.dtype.kind != "f":
+        if not is_floating_point(tensor._data.dtype):
             raise NotImplementedError(f'"{name}" not implemented for \'{scalar_type(tensor)}\': '
                                       f'convert the tensors with .float()')
 
@@ -76,6 +77,7 @@ class NllLoss(Op):
     targets; the denominator is the summed weight of the kept targets for 'mean', else 1)"""
 
     saved_inputs = (0,)
+    linear = True  # the weights and the denominator are constants
 
     @staticmethod
     def forward(ctx, x, classes, coefficients, kept, reduction):
@@ -109,10 +111,12 @@ class NllLoss(Op):
 class PutAtClass(Op):
     """grad: grad taken at each target class"""
 
+    linear = True
+
     @staticmethod
     def forward(ctx, values, classes, input_shape):
         ctx.classes, ctx.input_shape = classes, input_shape
-        out = xp.zeros(input_shape, dtype=values.dtype)
+        out = xp.zeros(input_shape, dtype=values.dtype, like=values)
         xp.put_along_axis(out, xp.expand_dims(classes, 1), xp.expand_dims(values, 1), axis=1)
         return out
 
@@ -123,6 +127,8 @@ class PutAtClass(Op):
 
 class TakeAtClass(Op):
     """self: grad placed at each target class"""
+
+    linear = True
 
     @staticmethod
     def forward(ctx, x, classes, input_shape):
@@ -224,7 +230,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     classes = input.shape[class_dim]
     log_probs = log_softmax(input, class_dim)
     if tuple(target.shape) == tuple(input.shape):
-        if target._data.dtype.kind != "f":
+        if not is_floating_point(target._data.dtype):
             raise RuntimeError(f"Expected floating point type for target with class "
                                f"probabilities, got {scalar_type(target)}")
         if weight is not None and (weight.ndim != 1 or weight.shape[0] != classes):
@@ -283,7 +289,7 @@ def _promoted_dtype(kernel: str, input: Tensor, target: Tensor):
     """The dtype torch computes a regression loss in: the operands' promoted one, which must be
     floating (an integer or bool target is promoted to the input's float dtype)."""
     dtype = result_type(input, target)
-    if dtype.kind != "f":
+    if not is_floating_point(dtype):
         raise NotImplementedError(f'"{kernel}" not implemented for \'{scalar_type(dtype)}\': '
                                   f"convert the tensors with .float()")
     return dtype
@@ -458,7 +464,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     input, target = _broadcast(input, target)
     dtype = _promoted_dtype("huber_cpu", input, target)
-    if input._data.dtype.kind != "f":
+    if not is_floating_point(input._data.dtype):
         raise RuntimeError(f"result type {scalar_type(dtype)} can't be cast to the desired "
                            f"output type {scalar_type(input)}")
     return HuberLoss.apply(input, target, reduction=reduction, delta=delta, dtype=dtype)

@@ -15,6 +15,7 @@ import math
 import numbers
 
 from leafgrad._backend import xp
+from leafgrad._dtype import is_floating_point
 from leafgrad._tensor import Tensor
 from leafgrad.autograd.function import Op
 from leafgrad.ops._checks import expect_tensor
@@ -130,7 +131,7 @@ def _scan_maximum(candidates, may_hold_nan: bool) -> tuple:
 def _may_hold_nan(x: xp.ndarray) -> bool:
     """False when ``x`` surely holds no NaN: its sum is a NaN otherwise (a reduction without a
     temporary, cheaper than the NaN tests it saves; inf - inf only takes the careful path)."""
-    return x.dtype.kind == "f" and bool(xp.isnan(x.sum()))
+    return is_floating_point(x.dtype) and bool(xp.isnan(x.sum()))
 
 
 class MaxPoolWithIndices(Op):
@@ -151,12 +152,12 @@ class MaxPoolWithIndices(Op):
             if not return_indices:
                 return values
             return values, _flat_index(_window_coordinates(positions, kernel), size)
-        fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
+        fill = -xp.inf if is_floating_point(x.dtype) else xp.iinfo(x.dtype).min
         pads = _padding_to_cover(size, kernel, stride, padding, dilation, output_size)
         windows = window_view(pad_spatial(x, pads, fill), kernel, stride, dilation, output_size)
         spatial = len(kernel)
         # flat input index of each window's first element, and of each kernel position in it
-        starts = [(xp.arange(o) * s - p).reshape((o,) + (1,) * (spatial - 1 - axis))
+        starts = [(xp.arange(o, like=x) * s - p).reshape((o,) + (1,) * (spatial - 1 - axis))
                   for axis, (o, s, p) in enumerate(zip(output_size, stride, padding))]
         first = _flat_index(starts, size)
         # the padding matters only where the input holds the fill value itself
@@ -222,7 +223,7 @@ def _scan_candidates(candidates: list, may_hold_nan: bool, dtype) -> tuple:
             xp.copyto(positions, number, where=wins)
             xp.maximum(values, candidate, out=values)
     if values is None:  # a window of one element
-        return xp.array(candidates[0]), xp.zeros(candidates[0].shape, dtype)
+        return xp.array(candidates[0]), xp.zeros(candidates[0].shape, dtype, like=candidates[0])
     return values, positions
 
 
@@ -267,7 +268,7 @@ def _window_coordinates(positions: xp.ndarray, kernel: tuple) -> list:
     for axis, k in enumerate(kernel):
         inner //= k
         within = positions // inner % k if inner > 1 else positions % k
-        start = (xp.arange(positions.shape[2 + axis]) * k).reshape(
+        start = (xp.arange(positions.shape[2 + axis], like=positions) * k).reshape(
             (-1,) + (1,) * (spatial - 1 - axis))
         coordinates.append(start + within.astype(xp.int64))
     return coordinates
@@ -293,10 +294,13 @@ def _kernel_positions(kernel: tuple):
 class ScatterToWindows(Op):
     """grad: grad gathered at the window positions"""
 
+    linear = True
+
     @staticmethod
     def forward(ctx, grad, input_shape, kernel, positions):
         ctx.input_shape, ctx.kernel, ctx.positions = input_shape, kernel, positions
-        out = xp.zeros(input_shape, dtype=grad.dtype)  # (rows past the last window get 0)
+        # (rows past the last window get 0)
+        out = xp.zeros(input_shape, dtype=grad.dtype, like=grad)
         tiles = _tile_view(out, kernel, positions.shape[2:], writeable=True)
         # a bitwise select: exact for inf and nan, +0.0 elsewhere (as torch), and fast
         for number, index in _kernel_positions(kernel):
@@ -311,11 +315,13 @@ class ScatterToWindows(Op):
 class GatherFromWindows(Op):
     """self: grad put at the window positions"""
 
+    linear = True
+
     @staticmethod
     def forward(ctx, x, kernel, positions):
         ctx.input_shape, ctx.kernel, ctx.positions = x.shape, kernel, positions
         tiles = _tile_view(x, kernel, positions.shape[2:])
-        out = xp.empty(positions.shape, dtype=x.dtype)
+        out = xp.empty(positions.shape, dtype=x.dtype, like=x)
         for number, index in _kernel_positions(kernel):
             xp.copyto(out, tiles[index], where=positions == number)
         return out
@@ -344,10 +350,10 @@ class AdaptiveMaxPool2D(MaxPoolWithIndices):
         # element, which changes neither the maximum nor its index
         rows = []
         for i, o in zip(size, output_size):
-            starts = (xp.arange(o) * i) // o
-            ends = -((-(xp.arange(o) + 1) * i) // o)
+            starts = (xp.arange(o, like=x) * i) // o
+            ends = -((-(xp.arange(o, like=x) + 1) * i) // o)
             span = int((ends - starts).max())
-            rows.append(xp.minimum(starts[:, None] + xp.arange(span), ends[:, None] - 1))
+            rows.append(xp.minimum(starts[:, None] + xp.arange(span, like=x), ends[:, None] - 1))
         height, width = rows
         windows = x[:, :, height[:, None, :, None], width[None, :, None, :]]  # N C oh ow kh kw
         candidates = ((windows[..., i, j], height[:, i, None] * size[1] + width[None, :, j],
@@ -361,12 +367,14 @@ class AdaptiveMaxPool2D(MaxPoolWithIndices):
 class ScatterToIndices(Op):
     """grad: grad gathered at the indices"""
 
+    linear = True
+
     @staticmethod
     def forward(ctx, grad, input_shape, indices, overlapping):
         ctx.input_shape, ctx.indices, ctx.overlapping = input_shape, indices, overlapping
         rows, positions = math.prod(input_shape[:2]), math.prod(indices.shape[2:])
-        out = xp.zeros((rows, math.prod(input_shape[2:])), dtype=grad.dtype)
-        where = (xp.arange(rows)[:, None], indices.reshape(rows, positions))
+        out = xp.zeros((rows, math.prod(input_shape[2:])), dtype=grad.dtype, like=grad)
+        where = (xp.arange(rows, like=grad)[:, None], indices.reshape(rows, positions))
         if overlapping:  # windows may share a maximum: accumulate
             xp.add.at(out, where, grad.reshape(rows, positions))
         else:
@@ -381,6 +389,8 @@ class ScatterToIndices(Op):
 
 class GatherAtIndices(Op):
     """self: grad scattered (summed) to the indices"""
+
+    linear = True
 
     @staticmethod
     def forward(ctx, x, input_shape, indices, overlapping):
@@ -453,6 +463,8 @@ def _tiled_shape(shape: tuple, kernel: tuple) -> tuple:
 class AvgPool(Op):
     """self: avg_pool_backward(grad): each window's grad / divisor spread back over it"""
 
+    linear = True  # zero padding, and the divisors are constants
+
     @staticmethod
     def forward(ctx, x, kernel, stride, pads, output_size, scale):
         ctx.kernel, ctx.stride, ctx.pads, ctx.scale = kernel, stride, pads, scale
@@ -476,6 +488,8 @@ class AvgPool(Op):
 
 class AvgPoolBackward(Op):
     """grad_output: avg_pool(grad)"""
+
+    linear = True
 
     @staticmethod
     def forward(ctx, grad, kernel, stride, pads, input_size, scale):
@@ -513,9 +527,10 @@ class AdaptiveAvgPool2D(AvgPool):
 
 
 def _window_counts(size: int, kernel: int, stride: int, pad: int, output: int,
-                   count_include_pad: bool) -> xp.ndarray:
-    """How many elements torch divides each window's sum by, along one dim."""
-    start = xp.arange(output) * stride - pad
+                   count_include_pad: bool, like: xp.ndarray) -> xp.ndarray:
+    """How many elements torch divides each window's sum by, along one dim (an array made
+    ``like`` the input)."""
+    start = xp.arange(output, like=like) * stride - pad
     end = xp.minimum(start + kernel, size + pad)  # padding counts, the ceil_mode overhang not
     if not count_include_pad:
         start, end = xp.maximum(start, 0), xp.minimum(end, size)
@@ -539,13 +554,13 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
                                                         padding, 1, ceil_mode)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
-    if input._data.dtype.kind != "f":
+    if not is_floating_point(input._data.dtype):
         raise NotImplementedError(f'"avg_pool2d" not implemented for {input.dtype}: convert '
                                   f'the input with .float()')
     if divisor_override is not None:
-        scale = xp.asarray(1.0 / divisor_override)
+        scale = xp.asarray(1.0 / divisor_override, like=input._data)
     else:
-        counts = [_window_counts(i, k, s, p, o, count_include_pad)
+        counts = [_window_counts(i, k, s, p, o, count_include_pad, input._data)
                   for i, k, s, p, o in zip(size, kernel, stride, padding, output)]
         scale = 1.0 / xp.multiply.outer(*counts)
     pads = _padding_to_cover(size, kernel, stride, padding, (1, 1), output)
@@ -574,13 +589,14 @@ def _adaptive_input(op: str, input: Tensor, output_size) -> tuple:
     return input, unbatched, size, output
 
 
-def _averaging_matrix(size: int, output: int, dtype) -> xp.ndarray:
-    """(output, size): row o averages the window [floor(o*size/output), ceil((o+1)*size/output))."""
-    starts = (xp.arange(output) * size) // output
-    ends = -((-(xp.arange(output) + 1) * size) // output)
-    positions = xp.arange(size)
+def _averaging_matrix(size: int, output: int, like: xp.ndarray) -> xp.ndarray:
+    """(output, size) in the dtype of ``like``: row o averages the window
+    [floor(o*size/output), ceil((o+1)*size/output))."""
+    starts = (xp.arange(output, like=like) * size) // output
+    ends = -((-(xp.arange(output, like=like) + 1) * size) // output)
+    positions = xp.arange(size, like=like)
     inside = (positions >= starts[:, None]) & (positions < ends[:, None])
-    return (inside / (ends - starts)[:, None]).astype(dtype)
+    return (inside / (ends - starts)[:, None]).astype(like.dtype)
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
@@ -594,7 +610,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     expect_tensor(input, "adaptive_avg_pool2d", "input")
     op = "adaptive_avg_pool2d"
     input, unbatched, size, output = _adaptive_input(op, input, output_size)
-    if input._data.dtype.kind != "f":
+    if not is_floating_point(input._data.dtype):
         raise NotImplementedError(f'"adaptive_avg_pool2d" not implemented for {input.dtype}')
     if output == (1, 1):  # a mean over the spatial dims, as torch computes it
         out = input.mean(dim=(-2, -1), keepdim=True)
@@ -603,9 +619,10 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
         out = AdaptiveAvgPool2D.apply(input, kernel=kernel, stride=kernel, pads=((0, 0),) * 2,
                                       output_size=output,
                                       scale=xp.asarray(1.0 / math.prod(kernel),
-                                                       dtype=input._data.dtype))
+                                                       dtype=input._data.dtype,
+                                                       like=input._data))
     else:
-        matrices = tuple(_averaging_matrix(i, o, input._data.dtype) for i, o in zip(size, output))
+        matrices = tuple(_averaging_matrix(i, o, input._data) for i, o in zip(size, output))
         out = AdaptiveAvgPool2DResample.apply(input, matrices=matrices)
     return out.squeeze(0) if unbatched else out
 
@@ -645,6 +662,8 @@ class AdaptiveMaxPool2DTiled(MaxPoolWithIndices):
 class Resample(Op):
     """self: resample(grad) with each matrix transposed (the map is linear in self)"""
 
+    linear = True
+
     @staticmethod
     def forward(ctx, x, matrices):
         ctx.matrices = matrices
@@ -676,18 +695,22 @@ _RESAMPLE_NODES = {(mode, n): type(f"Upsample{name}{n}D", (Resample,), {
 _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
 
 
-def _nearest_matrix(size: int, output: int, scale: float, dtype) -> xp.ndarray:
+def _nearest_matrix(size: int, output: int, scale: float, like: xp.ndarray) -> xp.ndarray:
+    """(output, size) in the dtype of ``like``: a 1 at the source of each output position."""
     # torch computes the source index in float32: min(floor(dst * scale), size - 1)
-    source = xp.floor(xp.arange(output, dtype=xp.float32) * xp.float32(scale)).astype(xp.int64)
-    matrix = xp.zeros((output, size), dtype=dtype)
-    matrix[xp.arange(output), xp.minimum(source, size - 1)] = 1
+    source = xp.floor(xp.arange(output, dtype=xp.float32, like=like)
+                      * xp.float32(scale)).astype(xp.int64)
+    matrix = xp.zeros((output, size), dtype=like.dtype, like=like)
+    matrix[xp.arange(output, like=like), xp.minimum(source, size - 1)] = 1
     return matrix
 
 
 def _linear_matrix(size: int, output: int, scale: float | None, align_corners: bool,
-                   dtype) -> xp.ndarray:
-    """(output, size): torch's linear interpolation weights along one dim."""
-    dst = xp.arange(output, dtype=dtype)
+                   like: xp.ndarray) -> xp.ndarray:
+    """(output, size) in the dtype of ``like``: torch's linear interpolation weights along one
+    dim."""
+    dtype = like.dtype
+    dst = xp.arange(output, dtype=dtype, like=like)
     if align_corners:
         source = dst * ((size - 1) / (output - 1) if output > 1 else 0.0)
     else:
@@ -695,8 +718,8 @@ def _linear_matrix(size: int, output: int, scale: float | None, align_corners: b
     low = source.astype(xp.int64)
     high = xp.minimum(low + 1, size - 1)
     weight_high = (source - low).astype(dtype)
-    matrix = xp.zeros((output, size), dtype=dtype)
-    rows = xp.arange(output)
+    matrix = xp.zeros((output, size), dtype=dtype, like=like)
+    rows = xp.arange(output, like=like)
     matrix[rows, low] += 1 - weight_high
     matrix[rows, high] += weight_high
     return matrix
@@ -764,15 +787,14 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if any(o <= 0 for o in out_size):
         raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
                            f"{tuple(in_size)} output {tuple(out_size)}")
-    if input._data.dtype.kind != "f":
+    if not is_floating_point(input._data.dtype):
         raise NotImplementedError(f'"interpolate" is not implemented for {input.dtype} '
                                   f'tensors: convert the input with .float()')
-    dtype = input._data.dtype
     matrices = []
     for axis, (i, o) in enumerate(zip(in_size, out_size)):
         scale = 1.0 / scales[axis] if scales is not None else i / o
         if mode == "nearest":
-            matrices.append(_nearest_matrix(i, o, scale, dtype))
+            matrices.append(_nearest_matrix(i, o, scale, input._data))
         else:
-            matrices.append(_linear_matrix(i, o, scale, align_corners, dtype))
+            matrices.append(_linear_matrix(i, o, scale, align_corners, input._data))
     return _RESAMPLE_NODES[(mode, spatial)].apply(input, matrices=tuple(matrices))

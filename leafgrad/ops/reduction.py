@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import collections
 import math
+import numbers
 import warnings
 
 from leafgrad import _dtype
@@ -21,7 +22,6 @@ from leafgrad.ops._checks import expect_tensor
 from leafgrad.ops.elementwise import (
     MulConstant,
     Where,
-    _untracked,
     cast,
     maximum,
     minimum,
@@ -93,7 +93,7 @@ def _accumulation_input(input: Tensor, dtype) -> Tensor:
     prod, cumsum and cumprod)."""
     if dtype is not None:
         return cast(input, dtype)
-    if input._data.dtype.kind in "biu":
+    if _dtype.is_integral(input._data.dtype, include_bool=True):
         return cast(input, _dtype.int64)
     return input
 
@@ -112,6 +112,8 @@ def _reverse_cumsum(x: Tensor, dim: int) -> Tensor:
 class Sum(Op):
     """self: grad expanded back to self's shape"""
 
+    linear = True
+
     @staticmethod
     def forward(ctx, a, axes, keepdim, np_dtype):
         _remember_reduction(ctx, a, axes, keepdim)
@@ -126,6 +128,8 @@ class Sum(Op):
 
 class Mean(Op):
     """self: grad / n expanded back to self's shape"""
+
+    linear = True
 
     @staticmethod
     def forward(ctx, a, axes, keepdim):
@@ -204,7 +208,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     axes = reduction_axes(dim, input._data.ndim)
     if dtype is not None:
         input = input.to(dtype)
-    np_dtype = xp.int64 if input._data.dtype.kind in "biu" else None
+    np_dtype = xp.int64 if _dtype.is_integral(input._data.dtype, include_bool=True) else None
     return Sum.apply(input, axes=axes, keepdim=keepdim, np_dtype=np_dtype)
 
 
@@ -213,7 +217,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     expect_tensor(input, "mean")
     if dtype is not None:
         input = input.to(dtype)
-    if input._data.dtype.kind != "f":
+    if not _dtype.is_floating_point(input._data.dtype):
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {input.dtype}. Convert it "
                            f"with .float() or pass dtype=")
@@ -230,7 +234,7 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         tensor([ 2., 12.])
     """
     expect_tensor(input, "prod")
-    if dim is not None and not isinstance(dim, (int, xp.integer)):
+    if dim is not None and not isinstance(dim, numbers.Integral):
         raise TypeError(f"prod(): dim must be a single int, got {type(dim).__name__}; reduce "
                         f"one dim at a time, or flatten the dims first")
     input = _accumulation_input(input, dtype)
@@ -303,7 +307,7 @@ def _select_along(ctx, a: xp.ndarray, dim: int, keepdim: bool, arg_reduce) -> tu
     ctx.input_shape, ctx.dim, ctx.keepdim = a.shape, dim, keepdim
     if a.ndim == 0:
         ctx.indices = None
-        return a.copy(), xp.zeros((), dtype=xp.int64)
+        return a.copy(), xp.zeros((), dtype=xp.int64, like=a)
     indices = xp.expand_dims(arg_reduce(a, axis=dim), dim).astype(xp.int64, copy=False)
     ctx.indices = indices
     values = xp.take_along_axis(a, indices, axis=dim)
@@ -314,6 +318,8 @@ def _select_along(ctx, a: xp.ndarray, dim: int, keepdim: bool, arg_reduce) -> tu
 
 class TakeAlongDim(Op):
     """self: zeros with grad put back at the indices"""
+
+    linear = True
 
     @staticmethod
     def forward(ctx, a, indices, dim):
@@ -328,10 +334,12 @@ class TakeAlongDim(Op):
 class PutAlongDim(Op):
     """values: grad taken at the indices (distinct along dim, as max and min give them)"""
 
+    linear = True
+
     @staticmethod
     def forward(ctx, values, indices, dim, shape):
         ctx.indices, ctx.dim = indices, dim
-        out = xp.zeros(shape, dtype=values.dtype)
+        out = xp.zeros(shape, dtype=values.dtype, like=values)
         xp.put_along_axis(out, indices, values, axis=dim)
         return out
 
@@ -362,7 +370,7 @@ def _extremum(name: str, input: Tensor, dim, keepdim: bool, other, reduce_all, s
     if dim is None:
         _check_nonempty(name, input, None)
         return reduce_all.apply(input, axes=None, keepdim=False, nan_is_extremum=True)
-    if not isinstance(dim, (int, xp.integer)):
+    if not isinstance(dim, numbers.Integral):
         raise TypeError(f"{name}(): dim must be an int or the other argument a Tensor, got "
                         f"{type(dim).__name__}; use a{name}() to reduce several dims")
     axis = _normalize_dim(dim, input._data.ndim)
@@ -414,31 +422,59 @@ def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     return Amin.apply(input, axes=axes, keepdim=keepdim)
 
 
-def _arg_extremum(name: str, arg_reduce, input: Tensor, dim, keepdim: bool) -> Tensor:
+class Argmax(Op):
+    """not differentiable: the int64 index of the first maximum along ``axis`` (None: in the
+    flattened array, shaped as the reduction's result)"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a, axis, keepdim):
+        return _arg_reduce(xp.argmax, a, axis, keepdim)
+
+
+class Argmin(Op):
+    """not differentiable: the int64 index of the first minimum (as :class:`Argmax`)"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a, axis, keepdim):
+        return _arg_reduce(xp.argmin, a, axis, keepdim)
+
+
+def _arg_reduce(arg_reduce, a: xp.ndarray, axis: int | None, keepdim: bool) -> xp.ndarray:
+    if axis is None:  # the index into the flattened array
+        shape = (1,) * a.ndim if keepdim else ()
+        return xp.full(shape, arg_reduce(a), dtype=xp.int64, like=a)
+    if a.ndim == 0:
+        return xp.zeros((), dtype=xp.int64, like=a)
+    return arg_reduce(a, axis=axis, keepdims=keepdim).astype(xp.int64)
+
+
+def _arg_extremum(name: str, op_class: type, input: Tensor, dim, keepdim: bool) -> Tensor:
     data = input._data
-    if data.dtype == xp.bool_:
+    if _dtype.is_bool(data.dtype):
         raise RuntimeError(f"{name}(): does not support bool input; convert it with .int() first")
-    if dim is None:  # the index into the flattened tensor
+    if dim is None:
         _check_nonempty(name, input, None, whole_error=IndexError)
-        shape = (1,) * data.ndim if keepdim else ()
-        return _untracked(xp.full(shape, arg_reduce(data), dtype=xp.int64), input)
+        return op_class.apply(input, axis=None, keepdim=keepdim)
     axis = _normalize_dim(dim, data.ndim)
-    if data.ndim == 0:
-        return _untracked(xp.zeros((), dtype=xp.int64), input)
-    _check_nonempty(name, input, (axis,))
-    return _untracked(arg_reduce(data, axis=axis, keepdims=keepdim).astype(xp.int64), input)
+    if data.ndim:
+        _check_nonempty(name, input, (axis,))
+    return op_class.apply(input, axis=axis, keepdim=keepdim)
 
 
 def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Index (int64) of the first maximum, in the flattened tensor when ``dim`` is None."""
     expect_tensor(input, "argmax")
-    return _arg_extremum("argmax", xp.argmax, input, dim, keepdim)
+    return _arg_extremum("argmax", Argmax, input, dim, keepdim)
 
 
 def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Index (int64) of the first minimum, in the flattened tensor when ``dim`` is None."""
     expect_tensor(input, "argmin")
-    return _arg_extremum("argmin", xp.argmin, input, dim, keepdim)
+    return _arg_extremum("argmin", Argmin, input, dim, keepdim)
 
 
 # -- var, std, norm --------------------------------------------------------------------------
@@ -519,7 +555,7 @@ def _variance_args(name: str, input: Tensor, dim, unbiased, correction) -> tuple
         dim, unbiased = None, dim
     if unbiased is not None and correction is not None:
         raise TypeError(f"{name}(): pass either correction or the legacy unbiased flag, not both")
-    if input._data.dtype.kind != "f":
+    if not _dtype.is_floating_point(input._data.dtype):
         raise RuntimeError(f"std and var only support floating point and complex dtypes: "
                            f"{name}() got a {input.dtype} tensor; convert it with .float()")
     if unbiased is not None:
@@ -633,13 +669,13 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
         if p != "fro":
             raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported: use 'fro', a "
                                f"number, inf or -inf")
-        if dim is not None and not isinstance(dim, (int, xp.integer)) and len(dim) > 2:
+        if dim is not None and not isinstance(dim, numbers.Integral) and len(dim) > 2:
             raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {list(dim)}: "
                                f"'fro' takes at most two dims; use p=2 for more")
         p = 2.0
     elif p is None:
         p = 2.0
-    if input._data.dtype.kind != "f":
+    if not _dtype.is_floating_point(input._data.dtype):
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {input.dtype}; convert it with .float() or pass dtype=")
     axes = reduction_axes(dim, input._data.ndim)
@@ -718,7 +754,7 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) over ``dim``, computed stably (the max is subtracted first); integer
     tensors give the default float dtype."""
     expect_tensor(input, "logsumexp", "input")
-    if input._data.dtype.kind != "f":
+    if not _dtype.is_floating_point(input._data.dtype):
         input = cast(input, _dtype.get_default_dtype())
     return Logsumexp.apply(input, axes=reduction_axes(dim, input._data.ndim), keepdim=keepdim)
 
@@ -726,7 +762,7 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
 def _softmax_args(name: str, input: Tensor, dim, dtype) -> tuple:
     if dtype is not None:
         input = cast(input, dtype)
-    if input._data.dtype.kind != "f":
+    if not _dtype.is_floating_point(input._data.dtype):
         raise NotImplementedError(f"{name}() is not implemented for {input.dtype} tensors: pass "
                                   f"dtype=leafgrad.float32 or convert the input with .float()")
     axis = _normalize_dim(dim, input._data.ndim)
@@ -757,6 +793,8 @@ def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
 # -- cumsum, cumprod -------------------------------------------------------------------------
 class Cumsum(Op):
     """self: the reversed cumulative sum of grad along dim"""
+
+    linear = True
 
     @staticmethod
     def forward(ctx, a, dim):
@@ -815,8 +853,8 @@ def _cumprod_grad_differentiable(grad: Tensor, a: Tensor, dim: int) -> Tensor:
     product that omits a_k. O(n^2) per slice: only used to build a graph, as torch does."""
     moved = a.movedim(dim, -1)
     size = moved.shape[-1]
-    omitted = cumprod(where(xp.eye(size, dtype=bool), 1.0, moved.unsqueeze(-2)), -1)
-    from_k_on = xp.triu(xp.ones((size, size), dtype=bool))  # [k, j]: j >= k
+    omitted = cumprod(where(xp.eye(size, dtype=bool, like=a._data), 1.0, moved.unsqueeze(-2)), -1)
+    from_k_on = xp.triu(xp.ones((size, size), dtype=bool, like=a._data))  # [k, j]: j >= k
     terms = where(from_k_on, omitted, 0.0) * grad.movedim(dim, -1).unsqueeze(-2)
     return terms.sum(-1).movedim(-1, dim)
 
@@ -837,24 +875,49 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
 
 
 # -- all, any --------------------------------------------------------------------------------
-def _logical_reduction(reduce, input: Tensor, dim, keepdim: bool) -> Tensor:
-    data = input._data
+class All(Op):
+    """not differentiable: whether every element (over ``axes``) is non-zero; bool, or uint8 for
+    a uint8 input (as torch)"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a, axes, keepdim):
+        return _logical_reduce(xp.all, a, axes, keepdim)
+
+
+class Any(Op):
+    """not differentiable: whether some element (over ``axes``) is non-zero (as :class:`All`)"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a, axes, keepdim):
+        return _logical_reduce(xp.any, a, axes, keepdim)
+
+
+def _logical_reduce(reduce, a: xp.ndarray, axes: tuple | None, keepdim: bool) -> xp.ndarray:
+    result = xp.asarray(reduce(a, axis=axes, keepdims=keepdim))
+    return result.astype(xp.uint8) if a.dtype == xp.uint8 else result
+
+
+def _logical_axes(input: Tensor, dim) -> tuple | None:
     # torch: an empty dim tuple tests each element on its own here (unlike sum or amax)
-    axes = () if isinstance(dim, (tuple, list)) and not dim else reduction_axes(dim, data.ndim)
-    result = xp.asarray(reduce(data, axis=axes, keepdims=keepdim))
-    return _untracked(result.astype(xp.uint8) if data.dtype == xp.uint8 else result, input)
+    if isinstance(dim, (tuple, list)) and not dim:
+        return ()
+    return reduction_axes(dim, input._data.ndim)
 
 
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """True where every element (of all, or along ``dim``) is non-zero; uint8 in, uint8 out."""
     expect_tensor(input, "all")
-    return _logical_reduction(xp.all, input, dim, keepdim)
+    return All.apply(input, axes=_logical_axes(input, dim), keepdim=keepdim)
 
 
 def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """True where some element (of all, or along ``dim``) is non-zero; uint8 in, uint8 out."""
     expect_tensor(input, "any")
-    return _logical_reduction(xp.any, input, dim, keepdim)
+    return Any.apply(input, axes=_logical_axes(input, dim), keepdim=keepdim)
 
 
 TENSOR_METHODS = {

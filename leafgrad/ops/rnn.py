@@ -65,10 +65,11 @@ class LstmLayer(Op):
         gates = xp.matmul(w_ih, input.transpose(0, 2, 1))
         if b_ih is not None:
             gates += (b_ih + b_hh)[:, None]
-        cells = xp.empty((steps, hidden, batch), dtype=gates.dtype)
+        cells = xp.empty((steps, hidden, batch), dtype=gates.dtype, like=gates)
         tanh_cells = xp.empty_like(cells)
-        output = xp.empty((steps, batch, hidden), dtype=gates.dtype)
-        recurrent = xp.empty((4 * hidden, batch), dtype=gates.dtype)  # one buffer for all steps
+        output = xp.empty((steps, batch, hidden), dtype=gates.dtype, like=gates)
+        # one buffer for all steps
+        recurrent = xp.empty((4 * hidden, batch), dtype=gates.dtype, like=gates)
         h, c = hx.T, cx.T
         with xp.errstate(over="ignore"):  # the sigmoids' exp(-x) for x < -88 (float32)
             for t in reversed(range(steps)) if reverse else range(steps):
@@ -94,8 +95,9 @@ class LstmLayer(Op):
                                                    for s in saved)
         gates, cells, tanh_cells = ctx.gates, ctx.cells, ctx.tanh_cells
         steps, batch, hidden = output.shape
-        grad_gates = xp.empty((4 * hidden, steps * batch), dtype=gates.dtype)
-        step = xp.empty((4 * hidden, batch), dtype=gates.dtype)  # one step's, contiguous
+        grad_gates = xp.empty((4 * hidden, steps * batch), dtype=gates.dtype, like=gates)
+        # one step's, contiguous
+        step = xp.empty((4 * hidden, batch), dtype=gates.dtype, like=gates)
         grad_h, grad_c = grad_hy._data.T.copy(), grad_cy._data.T.copy()
         grad_output = grad_output._data
         first = steps - 1 if ctx.reverse else 0  # the step that ran first
@@ -158,7 +160,7 @@ def _differentiable_backward(ctx, saved: tuple, grad_outputs: tuple) -> tuple:
     that they are functions of the inputs with exact derivatives of their own. The ops are run
     from clones of the inputs, and the gradients are taken at the clones, which keeps them to
     this layer: nothing below the inputs runs."""
-    from leafgrad.autograd.engine import grad  # the engine sits above the ops it runs
+    from leafgrad.autograd.api import grad  # the engine sits above the ops it runs
 
     needs = ctx.needs_input_grad
     inputs = [s.clone() if need else s for s, need in zip(saved[:7], needs)]

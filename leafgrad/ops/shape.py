@@ -4,21 +4,15 @@ gradient on. Copying ops (cat, stack, repeat, flip, roll, pad) route each gradie
 to the input element it came from."""
 from __future__ import annotations
 
+import numbers
 import operator
 import warnings
 
 from leafgrad import _dtype
-from leafgrad._backend import xp
+from leafgrad._backend import is_array, is_scalar, xp
 from leafgrad._grad_state import STATE
-from leafgrad._tensor import (
-    Tensor,
-    _move_retained,
-    _normalize_dim,
-    _refresh_view,
-    _view_rebase_error,
-    _wrap,
-)
-from leafgrad.autograd.function import Op, replay_view
+from leafgrad._tensor import Tensor, _normalize_dim, _wrap
+from leafgrad.autograd.function import Op
 from leafgrad.ops._checks import expect_tensor
 
 __all__ = ["reshape", "view", "expand", "expand_as", "permute", "transpose", "t", "squeeze",
@@ -67,7 +61,7 @@ def _resolve_shape(shape: tuple, numel: int, source_shape: tuple, op: str) -> tu
 def normalize_dims(dims, ndim: int) -> tuple:
     """``dims`` (an int or a sequence) as distinct non-negative axes, in the order given (the one
     helper for dim arguments: reductions sort them, see ``reduction.reduction_axes``)."""
-    dims = (dims,) if isinstance(dims, (int, xp.integer)) else tuple(dims)
+    dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(dims)
     normalized = tuple(_normalize_dim(d, ndim) for d in dims)
     for d in normalized:
         if normalized.count(d) > 1:
@@ -93,6 +87,15 @@ def _overload(op_class: type, number: int) -> type:
                                                  "__doc__": op_class.__doc__})
 
 
+def _not_linear(op_class: type) -> type:
+    """``op_class`` under the same node name with ``linear`` False, for the calls that make a
+    linear op affine (a non-zero fill value) or a product (scatter with reduce='multiply')."""
+    return type(op_class.__name__, (op_class,), {"linear": False,
+                                                 "node_name": getattr(op_class, "node_name", None),
+                                                 "__module__": op_class.__module__,
+                                                 "__doc__": op_class.__doc__})
+
+
 def _viewed(array: xp.ndarray, shape: tuple) -> xp.ndarray | None:
     """``array`` with a new shape without copying, or None where the strides do not allow it."""
     out = array.view()
@@ -107,6 +110,7 @@ class View(Op):
     """self: grad.reshape(self.shape)"""
 
     is_view = True
+    linear = True
 
     @staticmethod
     def forward(ctx, a, shape):
@@ -150,6 +154,7 @@ class Expand(Op):
     """self: grad (the engine sums it over the expanded dimensions)"""
 
     is_view = True
+    linear = True
 
     @staticmethod
     def forward(ctx, a, shape):
@@ -164,6 +169,7 @@ class Permute(Op):
     """self: grad.permute(inverse permutation)"""
 
     is_view = True
+    linear = True
 
     @staticmethod
     def forward(ctx, a, dims):
@@ -200,6 +206,7 @@ class Diagonal(Op):
     """self: diag_embed(grad, offset, dim1, dim2) into zeros of self's shape"""
 
     is_view = True
+    linear = True
 
     @staticmethod
     def forward(ctx, a, offset, dim1, dim2):
@@ -216,10 +223,12 @@ class Diagonal(Op):
 class DiagEmbed(Op):
     """self: grad.diagonal(offset, dim1, dim2)  (self is written on that diagonal of zeros)"""
 
+    linear = True
+
     @staticmethod
     def forward(ctx, a, shape, offset, dim1, dim2):
         ctx.offset, ctx.dim1, ctx.dim2 = offset, dim1, dim2
-        out = xp.zeros(shape, dtype=a.dtype)
+        out = xp.zeros(shape, dtype=a.dtype, like=a)
         _diagonal_view(out, offset, dim1, dim2)[...] = a
         return out
 
@@ -232,6 +241,7 @@ class GetItem(Op):
     """self: zeros_like(self) with grad added at index (repeated indices accumulate)"""
 
     is_view = True  # basic indexing gives a view; advanced indexing a copy (checked per call)
+    linear = True
 
     @staticmethod
     def forward(ctx, a, index):
@@ -249,10 +259,12 @@ class GetItem(Op):
 class IndexAddIntoZeros(Op):
     """grad: grad[index]  (the transpose of GetItem)"""
 
+    linear = True
+
     @staticmethod
     def forward(ctx, grad, index, shape):
         ctx.index = index
-        out = xp.zeros(shape, dtype=grad.dtype)
+        out = xp.zeros(shape, dtype=grad.dtype, like=grad)
         if _is_basic(index):
             out[index] = grad
         else:
@@ -280,6 +292,7 @@ class Unbind(Op):
     """self: stack(grads, dim)  (outputs that got no gradient contribute zeros)"""
 
     is_view = True
+    linear = True
 
     @staticmethod
     def forward(ctx, a, dim):
@@ -296,6 +309,7 @@ class Split(Op):
     """self: cat(grads, dim)  (outputs that got no gradient contribute zeros)"""
 
     is_view = True
+    linear = True
 
     @staticmethod
     def forward(ctx, a, sizes, dim):
@@ -315,6 +329,10 @@ class SplitWithSizes(Split):
 
 class IndexPut(Op):
     """self: grad with zeros at index;  values: grad[index]"""
+
+    # linear in (self, values) jointly; a non-zero number for values makes it affine
+    # (IndexPutConstant)
+    linear = True
 
     @staticmethod
     def forward(ctx, a, values, index, accumulate=False):
@@ -338,64 +356,7 @@ class IndexPut(Op):
         return grad_self, grad_values
 
 
-class CopySlices(Op):
-    """An in-place write into a view, recorded on the view's base (named as torch's node).
-
-    base: grad with zeros in the viewed region;  result: the view of grad
-
-    Only ``write_view_into_base`` applies it, and its forward writes into the base's array
-    itself: the node saves nothing, so the base's old value needs no copy.
-    """
-
-    _node_suffix = ""
-
-    @staticmethod
-    def forward(ctx, base, result, chain):
-        ctx.chain = chain
-        _replay_on_array(base, chain)[...] = result
-        return base
-
-    @staticmethod
-    def backward(ctx, grad):
-        needs = ctx.needs_input_grad
-        grad_base = grad_result = None
-        if needs[0]:
-            mask = xp.ones(grad.shape, dtype=grad._data.dtype)
-            _replay_on_array(mask, ctx.chain)[...] = 0
-            grad_base = grad * _wrap(mask, False)
-        if needs[1]:
-            grad_result = replay_view(grad, ctx.chain)
-        return grad_base, grad_result
-
-
-def _replay_on_array(array: xp.ndarray, chain: tuple) -> xp.ndarray:
-    for op_class, kwargs, output_index in chain:
-        array = op_class.forward(_Scratch(), array, **kwargs)
-        if output_index is not None:
-            array = array[output_index]
-    return array
-
-
-class _Scratch:
-    """A throwaway ctx for replaying a view's forward on raw arrays."""
-
-
-def write_view_into_base(view: Tensor, result: Tensor, bump_version: bool = True) -> None:
-    """Record an in-place op on ``view`` whose new value is ``result`` on the view's base, and
-    make the view's history start from the updated base (torch's CopySlices). The base's other
-    views pick up the new history when next used (``Tensor.grad_fn``)."""
-    if view._view_creation is not None:
-        raise RuntimeError(_view_rebase_error(view, indirect=False))
-    base = view._base
-    new_base = CopySlices.apply(base, result, chain=view._view_chain)  # writes into base
-    if bump_version:
-        base._version_counter[0] += 1
-    old_fn, old_output_nr = base._grad_fn, base._output_nr
-    base._grad_fn, base._output_nr = new_base._grad_fn, new_base._output_nr
-    base._requires_grad, base._why_no_grad = new_base._requires_grad, new_base._why_no_grad
-    _move_retained(base, old_fn, old_output_nr)
-    view._view_version = -1  # stale whatever the counter says: replay from the new base now
-    _refresh_view(view)
+IndexPutConstant = _not_linear(IndexPut)
 
 
 # -- copying ops ---------------------------------------------------------------------------
@@ -406,6 +367,8 @@ def _skipped_by_cat(shape: tuple) -> bool:
 
 class Cat(Op):
     """tensors[i]: grad.narrow(dim, offset_i, tensors[i].size(dim))"""
+
+    linear = True
 
     @staticmethod
     def forward(ctx, *arrays, dim):
@@ -420,7 +383,7 @@ class Cat(Op):
             ctx.spans.append((start, start + array.shape[dim]))
             start += array.shape[dim]
         if not kept:
-            return xp.zeros(0, dtype=arrays[0].dtype)
+            return xp.zeros(0, dtype=arrays[0].dtype, like=arrays[0])
         return xp.concatenate(kept, axis=dim)
 
     @staticmethod
@@ -431,7 +394,7 @@ class Cat(Op):
             if not needed:
                 grads.append(None)
             elif span is None:
-                grads.append(_wrap(xp.zeros(0, dtype=grad._data.dtype), False))
+                grads.append(_wrap(xp.zeros(0, dtype=grad._data.dtype, like=grad._data), False))
             else:
                 grads.append(Slice.apply(grad, index=lead + (slice(*span),)))
         return tuple(grads)
@@ -439,6 +402,8 @@ class Cat(Op):
 
 class Stack(Op):
     """tensors[i]: grad.select(dim, i)"""
+
+    linear = True
 
     @staticmethod
     def forward(ctx, *arrays, dim):
@@ -454,6 +419,8 @@ class Stack(Op):
 
 class Repeat(Op):
     """self: grad.reshape(r0, s0, r1, s1, ...).sum over the r dims (one term per copy)"""
+
+    linear = True
 
     @staticmethod
     def forward(ctx, a, repeats):
@@ -473,6 +440,8 @@ class Repeat(Op):
 class Flip(Op):
     """self: grad.flip(dims)"""
 
+    linear = True
+
     @staticmethod
     def forward(ctx, a, dims):
         ctx.dims = dims
@@ -485,6 +454,8 @@ class Flip(Op):
 
 class Roll(Op):
     """self: grad.roll(-shifts, dims)"""
+
+    linear = True
 
     @staticmethod
     def forward(ctx, a, shifts, dims):
@@ -500,11 +471,13 @@ class Roll(Op):
 class ConstantPadNd(Op):
     """self: constant_pad_nd(grad, -widths)  (crops what was padded, zero-pads what was cropped)"""
 
+    linear = True  # padding with 0; another value makes it affine (ConstantPadNdValue)
+
     @staticmethod
     def forward(ctx, a, widths, value):
         ctx.widths = widths  # (before, after) for every dimension; negative values crop
         out = xp.full(tuple(s + lo + hi for s, (lo, hi) in zip(a.shape, widths)), value,
-                      dtype=a.dtype)
+                      dtype=a.dtype, like=a)
         source = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for s, (lo, hi) in zip(a.shape, widths))
         kept = a[source]
         target = tuple(slice(max(lo, 0), max(lo, 0) + n) for n, (lo, _) in zip(kept.shape, widths))
@@ -515,6 +488,9 @@ class ConstantPadNd(Op):
     def backward(ctx, grad):
         return ConstantPadNd.apply(grad, widths=tuple((-lo, -hi) for lo, hi in ctx.widths),
                                    value=0)
+
+
+ConstantPadNdValue = _not_linear(ConstantPadNd)
 
 
 class _CopyingPad(GetItem):
@@ -541,11 +517,12 @@ class _CopyingPadBackward(Op):
 
     saved_inputs = (1,)
     forward_op: type  # the matching _CopyingPad class
+    linear = True  # in grad; self only gives the shape
 
     @staticmethod
     def forward(ctx, grad, source, index):
         ctx.index = index
-        out = xp.zeros(source.shape, dtype=grad.dtype)
+        out = xp.zeros(source.shape, dtype=grad.dtype, like=grad)
         xp.add.at(out, index, grad)
         return out
 
@@ -583,8 +560,9 @@ def _is_basic(index) -> bool:
 _INDEX_DTYPES = (xp.int64, xp.int32, xp.uint8, xp.bool_)  # torch: long, int, byte or bool
 
 
-def _convert_index(index, shape: tuple):
-    """Turn a torch-style index into a NumPy one, checking bounds and dtypes."""
+def _convert_index(index, indexed: xp.ndarray):
+    """Turn a torch-style index into a NumPy one, checking bounds and dtypes against the
+    ``indexed`` array."""
     items = index if isinstance(index, tuple) else (index,)
     converted = []
     for item in items:
@@ -597,25 +575,26 @@ def _convert_index(index, shape: tuple):
                                  "negative strides: use flip() to reverse)")
         elif isinstance(item, (list,)):
             # an empty list selects nothing (NumPy would make it a float array)
-            item = xp.asarray(item) if item else xp.zeros(0, dtype=xp.int64)
-            if item.dtype.kind == "f":
+            item = xp.asarray(item, like=indexed) if item else \
+                xp.zeros(0, dtype=xp.int64, like=indexed)
+            if _dtype.is_floating_point(item.dtype):
                 raise IndexError("tensors used as indices must be long, int, byte or bool "
                                  "tensors")
-        elif isinstance(item, xp.integer):
+        elif is_scalar(item) and _dtype.is_integral(item.dtype):
             item = int(item)
-        if isinstance(item, xp.ndarray):
+        if is_array(item):
             if item.dtype not in _INDEX_DTYPES:
                 raise IndexError(f"tensors used as indices must be long, int, byte or bool "
                                  f"tensors, got {item.dtype}")
             if item.dtype == xp.uint8:
                 item = item.astype(bool)
-            if item.ndim == 0 and item.dtype.kind in "iu":
+            if item.ndim == 0 and _dtype.is_integral(item.dtype):
                 item = int(item)
         elif not (item is None or item is Ellipsis or isinstance(item, (int, slice, bool))):
             raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and long or "
                              f"byte Variables are valid indices (got {type(item).__name__})")
         converted.append(item)
-    _check_index_bounds(converted, shape)
+    _check_index_bounds(converted, indexed.shape)
     return tuple(converted)
 
 
@@ -633,7 +612,7 @@ def _check_index_bounds(items: list, shape: tuple) -> None:
             continue
         if item is None or isinstance(item, bool):
             continue
-        if isinstance(item, xp.ndarray) and item.dtype == bool:
+        if is_array(item) and _dtype.is_bool(item.dtype):
             if item.shape != tuple(shape[dim:dim + item.ndim]):
                 raise IndexError(f"The shape of the mask {list(item.shape)} at index {dim} "
                                  f"does not match the shape of the indexed tensor "
@@ -645,7 +624,7 @@ def _check_index_bounds(items: list, shape: tuple) -> None:
             if not -size <= item < size:
                 raise IndexError(f"index {item} is out of bounds for dimension {dim} with size "
                                  f"{size}")
-        elif isinstance(item, xp.ndarray) and item.size:
+        elif is_array(item) and item.size:
             if item.max() >= size or item.min() < -size:
                 bad = item.max() if item.max() >= size else item.min()
                 raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size "
@@ -826,7 +805,7 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     if dim is None:
         op_class, dims = Squeeze, {i for i, s in enumerate(shape) if s == 1}
     else:
-        op_class = SqueezeDim if isinstance(dim, (int, xp.integer)) else SqueezeDims
+        op_class = SqueezeDim if isinstance(dim, numbers.Integral) else SqueezeDims
         dims = {d for d in normalize_dims(dim, len(shape)) if d < len(shape) and shape[d] == 1}
     return op_class.apply(input, shape=tuple(s for i, s in enumerate(shape) if i not in dims))
 
@@ -901,7 +880,7 @@ def split(input: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     expect_tensor(input, "split", "input")
     d = _dim_of_nonscalar(dim, input._data.ndim)
     size = input._data.shape[d]
-    if isinstance(split_size_or_sections, (int, xp.integer)):
+    if isinstance(split_size_or_sections, numbers.Integral):
         step = int(split_size_or_sections)
         if step < 0:
             raise RuntimeError(f"split expects split_size be non-negative, but got "
@@ -940,7 +919,7 @@ def getitem(input: Tensor, index) -> Tensor:
     turn, then all tensor indices make one ``index`` op; so where an int and a tensor index are
     separated by a slice, the result's dims follow torch, not NumPy.
     """
-    items = _convert_index(index, input._data.shape)
+    items = _convert_index(index, input._data)
     if isinstance(index, slice):  # torch: a lone slice gives a new view even when it is ':'
         return Slice.apply(input, index=items)
     result, dim = input, 0
@@ -964,13 +943,13 @@ def getitem(input: Tensor, index) -> Tensor:
             dim += 1
         else:
             tensor_indices[dim] = item
-            dim += item.ndim if item.dtype == bool else 1
+            dim += item.ndim if _dtype.is_bool(item.dtype) else 1
     if tensor_indices:
         full, d = [], 0
         while d <= max(tensor_indices):
             item = tensor_indices.get(d, slice(None))
             full.append(item)
-            d += item.ndim if isinstance(item, xp.ndarray) and item.dtype == bool else 1
+            d += item.ndim if is_array(item) and _dtype.is_bool(item.dtype) else 1
         return Index.apply(result, index=tuple(full))
     if result is input:
         return Alias.apply(input, shape=input._data.shape)
@@ -981,7 +960,7 @@ def _dims_consumed(item) -> int:
     """How many dims of the indexed tensor an index item addresses."""
     if item is None or item is Ellipsis or isinstance(item, bool):
         return 0
-    if isinstance(item, xp.ndarray) and item.dtype == bool:
+    if is_array(item) and _dtype.is_bool(item.dtype):
         return item.ndim
     return 1
 
@@ -991,10 +970,10 @@ def _unsqueezed(tensor: Tensor, dim: int) -> Tensor:
     return Unsqueeze.apply(tensor, shape=shape[:dim] + (1,) + shape[dim:])
 
 
-def _check_put_shape(shape: tuple, index: tuple, values) -> None:
+def _check_put_shape(indexed: xp.ndarray, index: tuple, values) -> None:
     if not isinstance(values, Tensor):
         return
-    target = xp.empty(shape, dtype=bool)[index].shape
+    target = xp.empty(indexed.shape, dtype=bool, like=indexed)[index].shape
     try:
         xp.broadcast_to(values._data, target)
     except ValueError:
@@ -1006,12 +985,13 @@ def index_put(input: Tensor, index, values, accumulate: bool = False) -> Tensor:
     """Out-of-place ``input[index] = values`` (or ``+=`` with ``accumulate``)."""
     expect_tensor(input, "index_put", "input")
     from leafgrad.ops.elementwise import _as_operand, cast
-    index = _convert_index(index, input._data.shape)
+    index = _convert_index(index, input._data)
     values = _as_operand(values)
-    _check_put_shape(input._data.shape, index, values)
+    _check_put_shape(input._data, index, values)
     if isinstance(values, Tensor) and values._data.dtype != input._data.dtype:
         values = cast(values, input.dtype)
-    return IndexPut.apply(input, values, index=index, accumulate=accumulate)
+    op_class = IndexPut if isinstance(values, Tensor) or values == 0 else IndexPutConstant
+    return op_class.apply(input, values, index=index, accumulate=accumulate)
 
 
 def _setitem(self: Tensor, index, value) -> None:
@@ -1021,14 +1001,14 @@ def _setitem(self: Tensor, index, value) -> None:
     as CopySlices); with tensor indices, ``index_put_``.
     """
     from leafgrad.ops.elementwise import _as_operand
-    converted = _convert_index(index, self._data.shape)
+    converted = _convert_index(index, self._data)
     value = _as_operand(value)
     if isinstance(value, Tensor):  # torch drops the value's leading size-1 dims first
         shape = value._data.shape
         lead = next((i for i, size in enumerate(shape) if size != 1), len(shape))
         if lead:
             value = View.apply(value, shape=shape[lead:])
-    _check_put_shape(self._data.shape, converted, value)
+    _check_put_shape(self._data, converted, value)
     value_requires_grad = isinstance(value, Tensor) and value.requires_grad
     base = self._base
     if not (STATE.enabled and (self.requires_grad or value_requires_grad or (
@@ -1219,7 +1199,7 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
         roll(arange(4), 1)  # tensor([3, 0, 1, 2])
     """
     expect_tensor(input, "roll", "input")
-    shifts = (int(shifts),) if isinstance(shifts, (int, xp.integer)) else tuple(shifts)
+    shifts = (int(shifts),) if isinstance(shifts, numbers.Integral) else tuple(shifts)
     if not shifts:
         raise RuntimeError("`shifts` required")
     if dims is None:
@@ -1228,7 +1208,7 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
                                f"dims:0 (give one dim per shift, or one shift to roll the "
                                f"flattened tensor)")
         return Roll.apply(input, shifts=shifts[0], dims=None)
-    dims = (dims,) if isinstance(dims, (int, xp.integer)) else tuple(dims)
+    dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(dims)
     if len(shifts) != len(dims):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
                            f"dims:{len(dims)}")
@@ -1278,7 +1258,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     """
     pad = tuple(pad)
     for position, width in enumerate(pad):
-        if not isinstance(width, (int, xp.integer)) or isinstance(width, bool):
+        if not isinstance(width, numbers.Integral) or isinstance(width, bool):
             raise TypeError(f"pad(): argument 'pad' (position 2) must be tuple of ints, but "
                             f"found element of type {type(width).__name__} at pos {position}")
     shape = input._data.shape
@@ -1299,7 +1279,9 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
                 raise RuntimeError(f"pad(): negative padding ({lo}, {hi}) crops more than the "
                                    f"size {size} of dimension {d} of the input of shape "
                                    f"{list(shape)}")
-        return ConstantPadNd.apply(input, widths=widths, value=0 if value is None else value)
+        value = 0 if value is None else value
+        op_class = ConstantPadNd if value == 0 else ConstantPadNdValue
+        return op_class.apply(input, widths=widths, value=value)
     if mode not in _PAD_MODES:
         raise NotImplementedError(f"Unrecognised padding mode {mode} (expected one of "
                                   f"{', '.join(_PAD_MODES)})")
@@ -1315,14 +1297,17 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
                            f"tensor with possibly 0 batch size and other non-zero dimensions "
                            f"for input, but got: {list(shape)} ({mode} padding copies from "
                            f"input elements, and an empty dimension has none)")
-    sources = [_pad_sources(mode, size, lo, hi, d, shape)
+    sources = [_pad_sources(mode, size, lo, hi, d, input._data)
                for d, (size, (lo, hi)) in enumerate(zip(shape, widths)) if d >= first]
     op_class = _PAD_OPS.get((mode, padded_count), Index)  # torch's circular pad is composite
     return op_class.apply(input, index=(slice(None),) * first + xp.ix_(*sources))
 
 
-def _pad_sources(mode: str, size: int, lo: int, hi: int, dim: int, shape: tuple) -> xp.ndarray:
-    """For each output position along ``dim``, the input position it copies."""
+def _pad_sources(mode: str, size: int, lo: int, hi: int, dim: int,
+                 padded: xp.ndarray) -> xp.ndarray:
+    """For each output position along ``dim`` of the ``padded`` array, the input position it
+    copies."""
+    shape = padded.shape
     out_size = size + lo + hi
     if mode in ("reflect", "replicate"):
         if mode == "reflect" and not (lo < size and hi < size):
@@ -1333,7 +1318,7 @@ def _pad_sources(mode: str, size: int, lo: int, hi: int, dim: int, shape: tuple)
             raise RuntimeError(f"input (size {size} at dimension {dim}) is too small for "
                                f"{mode} padding ({lo}, {hi}). Calculated output size: "
                                f"{out_size}")
-        position = xp.arange(out_size) - lo
+        position = xp.arange(out_size, like=padded) - lo
         if mode == "replicate":
             return xp.clip(position, 0, size - 1)
         position = xp.abs(position)
@@ -1348,8 +1333,8 @@ def _pad_sources(mode: str, size: int, lo: int, hi: int, dim: int, shape: tuple)
         raise RuntimeError(f"Padding value causes wrapping around more than once (circular "
                            f"padding ({lo}, {hi}) of dimension {dim} with size {size}).")
     if out_size == 0:
-        return xp.zeros(0, dtype=xp.int64)
-    return cropped_lo + (xp.arange(out_size) - max(lo, 0)) % core
+        return xp.zeros(0, dtype=xp.int64, like=padded)
+    return cropped_lo + (xp.arange(out_size, like=padded) - max(lo, 0)) % core
 
 
 def _size_dims(self: Tensor) -> tuple:

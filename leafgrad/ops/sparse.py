@@ -10,8 +10,9 @@ from __future__ import annotations
 import warnings
 
 from leafgrad._backend import xp
+from leafgrad._dtype import is_floating_point
 from leafgrad._factories import _rng
-from leafgrad._tensor import Tensor, _wrap
+from leafgrad._tensor import Tensor
 from leafgrad.autograd.function import Op
 from leafgrad.ops._checks import ArgumentAssertionError, expect_tensor
 from leafgrad.ops._nn_utils import scalar_type
@@ -23,6 +24,8 @@ __all__ = ["embedding", "one_hot", "dropout", "dropout2d"]
 class Embedding(Op):
     """weight: each grad row summed into the row it was read from, times its coefficient
     (0 for padding_idx; 1 / count with scale_grad_by_freq)"""
+
+    linear = True  # in weight; the indices and coefficients are constants
 
     @staticmethod
     def forward(ctx, weight, indices, coefficients, scale_rows):
@@ -42,11 +45,13 @@ class Embedding(Op):
 class EmbeddingDenseBackward(Op):
     """grad_output: grad looked up at the indices, times their coefficients"""
 
+    linear = True
+
     @staticmethod
     def forward(ctx, grad, indices, coefficients, num_weights):
         ctx.indices, ctx.coefficients = indices, coefficients
         width = grad.shape[-1]
-        out = xp.zeros((num_weights, width), dtype=grad.dtype)
+        out = xp.zeros((num_weights, width), dtype=grad.dtype, like=grad)
         rows = grad.reshape(indices.size, width) * coefficients.reshape(indices.size, 1)
         xp.add.at(out, indices.reshape(-1), rows)  # an index may repeat: accumulate
         return out
@@ -90,7 +95,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
                          f"for a weight of size {list(weight.shape)})")
     if max_norm is not None:
         _renormalize_rows(weight, indices, max_norm, norm_type)
-    coefficients = xp.ones(indices.shape, dtype=weight._data.dtype)
+    coefficients = xp.ones(indices.shape, dtype=weight._data.dtype, like=weight._data)
     if scale_grad_by_freq:
         counts = xp.bincount(indices.reshape(-1), minlength=num_weights)
         coefficients = coefficients / counts[indices]
@@ -109,6 +114,16 @@ def _renormalize_rows(weight: Tensor, indices: xp.ndarray, max_norm: float,
     scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
     weight._data[rows] *= scale[:, None].astype(weight._data.dtype)
     weight._version_counter[0] += 1
+
+
+class OneHot(Op):
+    """not differentiable: int64 one-hot vectors, ``shape + (num_classes,)``"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, values, num_classes):
+        return (values[..., None] == xp.arange(num_classes, like=values)).astype(xp.int64)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
@@ -131,8 +146,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         raise RuntimeError("Class values must be non-negative.")
     if values.size and values.max() >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
-    out = (values[..., None] == xp.arange(num_classes)).astype(xp.int64)
-    return _wrap(out, False)
+    return OneHot.apply(tensor, num_classes=num_classes)
 
 
 # -- dropout ---------------------------------------------------------------------------------
@@ -141,16 +155,27 @@ def _check_probability(p: float) -> None:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
+class DropoutMask(Op):
+    """not differentiable: a mask of ``shape`` (which broadcasts against self) in self's dtype,
+    0 with probability p and 1 / (1 - p) elsewhere, drawn from leafgrad's default generator"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, a, p, shape):
+        # drawn on the host by the generator, then placed with self
+        draws = xp.asarray(_rng(None).random(shape, dtype=xp.float32), like=a)
+        scale = a.dtype.type(0.0 if p == 1 else 1.0 / (1.0 - p))
+        return (draws < 1.0 - p).astype(a.dtype) * scale
+
+
 def _masked(input: Tensor, p: float, mask_shape: tuple, inplace: bool) -> Tensor:
     """``input`` times a mask of zeros (probability p) and 1 / (1 - p), broadcast from
     ``mask_shape``; the product is recorded as a plain multiplication, as torch does on CPU."""
-    if input._data.dtype.kind != "f":
+    if not is_floating_point(input._data.dtype):
         raise RuntimeError(f"result type Float can't be cast to the desired output type "
                            f"{scalar_type(input)} (dropout needs a floating point input)")
-    draws = _rng(None).random(mask_shape, dtype=xp.float32)
-    dtype = input._data.dtype
-    scale = dtype.type(0.0 if p == 1 else 1.0 / (1.0 - p))
-    mask = _wrap((draws < 1.0 - p).astype(dtype) * scale, False)
+    mask = DropoutMask.apply(input, p=p, shape=mask_shape)
     return input.mul_(mask) if inplace else input * mask
 
 
