@@ -45,8 +45,23 @@ from leafgrad.autograd.graph import SavedConstant, SavedInput, SavedOutput, unpa
 __all__ = ["enabled", "set_enabled"]
 
 
+TRICKS = ("record", "operators", "array_mode", "take_gradient", "stashes", "inplace_copy")
+
+
 class _Switch:
-    on = os.environ.get("LEAFGRAD_REFERENCE_PATH", "") not in ("1", "true", "yes")
+    """One flag per trick (numbered as above). ``LEAFGRAD_REFERENCE_PATH=1`` turns them all off;
+    ``LEAFGRAD_FAST_PATHS_OFF=name,...`` turns off some, to measure what each one gains.
+    ``stashes`` is read when each op class is defined, the others on every call."""
+
+    def __init__(self) -> None:
+        reference = os.environ.get("LEAFGRAD_REFERENCE_PATH", "") in ("1", "true", "yes")
+        off = set(os.environ.get("LEAFGRAD_FAST_PATHS_OFF", "").replace(" ", "").split(","))
+        for trick in TRICKS:
+            setattr(self, trick, not reference and trick not in off)
+
+    @property
+    def on(self) -> bool:
+        return all(getattr(self, trick) for trick in TRICKS)
 
 
 SWITCH = _Switch()
@@ -58,8 +73,10 @@ def enabled() -> bool:
 
 
 def set_enabled(flag: bool) -> None:
-    """Turn the fast paths on or off for the whole process."""
-    SWITCH.on = bool(flag)
+    """Turn the fast paths on or off for the whole process (``stashes`` applies to op classes
+    defined afterwards)."""
+    for trick in TRICKS:
+        setattr(SWITCH, trick, bool(flag))
 
 
 _new = object.__new__
@@ -68,7 +85,7 @@ _new = object.__new__
 # -- 1. recording ------------------------------------------------------------------------------
 def record_op(op, args: tuple, kwargs: dict):
     """``dispatch.record_op`` in one pass over the arguments (it is every op's hot path)."""
-    if not SWITCH.on or not STATE.enabled or not op.differentiable:
+    if not SWITCH.record or not STATE.enabled or not op.differentiable:
         return op._record_reference(args, kwargs)
     arrays = []
     edges = []
@@ -134,7 +151,7 @@ def binary_operator(op):
         return lambda a, b, b_is_tensor: apply(a, b)
 
     def apply_binary(a: Tensor, b, b_is_tensor: bool):
-        if not SWITCH.on or MODES_USED.ever or a._base is not None or \
+        if not SWITCH.operators or MODES_USED.ever or a._base is not None or \
                 a._why_no_grad is not None or not STATE.enabled or \
                 b_is_tensor and (b._base is not None or b._why_no_grad is not None):
             return apply(a, b)
@@ -186,7 +203,7 @@ def saved_arrays(node) -> tuple:
 
 def use_array_mode(create_graph: bool) -> bool:
     """Whether a backward pass may move its gradients as arrays (see ArrayRunner)."""
-    return SWITCH.on and not create_graph and not (MODES_USED.ever and STATE.modes)
+    return SWITCH.array_mode and not create_graph and not (MODES_USED.ever and STATE.modes)
 
 
 class ArrayRunner:
@@ -293,7 +310,7 @@ _UNSHARED_BASE_REFERENCES = 3
 def take_gradient(gradient: Tensor, array) -> bool:
     """Whether a leaf's first ``.grad`` may be ``array`` itself: nothing but the engine refers
     to ``gradient`` and its memory (``array`` owns it, or views an array nothing else holds)."""
-    if not SWITCH.on or not array.flags.writeable or \
+    if not SWITCH.take_gradient or not array.flags.writeable or \
             sys.getrefcount(gradient) > _UNSHARED_TENSOR_REFERENCES or \
             sys.getrefcount(array) > _UNSHARED_ARRAY_REFERENCES:
         return False
@@ -307,7 +324,7 @@ def forward_stashes(forward) -> bool:
     """Whether ``forward``'s code reads its first argument (the ctx), directly or from a
     closure: if not, it stashed nothing there for ``Node._release`` to look for."""
     code = getattr(forward, "__code__", None)
-    if code is None or not code.co_argcount:
+    if not SWITCH.stashes or code is None or not code.co_argcount:
         return True
     name = code.co_varnames[0]
     if name in code.co_cellvars:
@@ -330,7 +347,7 @@ def compute_from_old_value(target: Tensor, compute):
     data); a view or detached alias holds its version counter, and a stashed raw array holds
     the array itself (then ``compute`` runs again on a copy, since those aliases cannot be
     redirected). None when the switch is off (the caller then copies first)."""
-    if not SWITCH.on:
+    if not SWITCH.inplace_copy:
         return None
     array = target._data
     old_value = _wrap(array, target._requires_grad)

@@ -9,13 +9,13 @@ base notice the version change and replay their chain when next used (:func:`ref
 """
 from __future__ import annotations
 
-import sys
 from typing import Callable
 
 from leafgrad import _dtype
 from leafgrad._backend import xp
 from leafgrad._grad_state import STATE
 from leafgrad._tensor import LAYERS, Tensor, _wrap
+from leafgrad.autograd import _fast
 from leafgrad.autograd.function import Op
 from leafgrad.autograd.graph import SavedOutput
 
@@ -89,27 +89,13 @@ def apply_inplace(self: Tensor, compute: Callable[[Tensor], Tensor], op_name: st
 
 
 def _compute_from_old_value(target: Tensor, compute: Callable[[Tensor], Tensor]) -> Tensor:
-    """``compute`` applied to a tensor standing for ``target``'s value before the in-place op.
-
-    The old value is copied only when the recorded graph keeps it: most ops (add_, sub_, mul_
-    by a number ...) save nothing that aliases it. Reference counts taken around ``compute``
-    tell: a saved input holds the stand-in tensor (then it gets its own copy of the data); a
-    view or detached alias holds its version counter, and a stashed raw array holds the array
-    itself (then ``compute`` runs again on a copy, since those aliases cannot be redirected).
-    """
-    array = target._data
-    old_value = _wrap(array, target._requires_grad)
-    old_value._grad_fn, old_value._output_nr = target._grad_fn, target._output_nr
-    counter = old_value._version_counter
-    before = (sys.getrefcount(old_value), sys.getrefcount(array), sys.getrefcount(counter))
-    result = compute(old_value)
-    after = (sys.getrefcount(old_value), sys.getrefcount(array), sys.getrefcount(counter))
-    if after == before:
+    """``compute`` applied to a tensor standing for ``target``'s value before the in-place op:
+    a copy of it, since the recorded graph may keep it (saved for backward) while the op
+    overwrites the storage. (The fast path copies only when the graph does keep it.)"""
+    result = _fast.compute_from_old_value(target, compute)
+    if result is not None:
         return result
-    if after[1:] == before[1:]:
-        old_value._data = array.copy()
-        return result
-    old_value = _wrap(array.copy(), target._requires_grad)
+    old_value = _wrap(target._data.copy(), target._requires_grad)
     old_value._grad_fn, old_value._output_nr = target._grad_fn, target._output_nr
     return compute(old_value)
 

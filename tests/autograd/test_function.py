@@ -7,7 +7,8 @@ import pytest
 
 import leafgrad
 from leafgrad.autograd import Function, GradcheckError, gradcheck, gradgradcheck
-from leafgrad.autograd.function import AccumulateGrad, once_differentiable
+from leafgrad.autograd.function import once_differentiable
+from leafgrad.autograd.graph import AccumulateGrad
 
 
 def leaf(values, dtype=None):
