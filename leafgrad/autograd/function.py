@@ -47,8 +47,9 @@ class OpEntry(NamedTuple):
 
     @property
     def abstract(self) -> bool:
-        """A base class of other ops that is never applied itself (it has no forward)."""
-        return "forward" not in _own_methods(self.op)
+        """A base class of other ops that is never applied itself: it has no forward, or says
+        so with ``abstract = True`` in its own class body."""
+        return self.op.__dict__.get("abstract", False) or "forward" not in _own_methods(self.op)
 
 
 REGISTRY: dict = {}  # op class -> OpEntry, in definition order
