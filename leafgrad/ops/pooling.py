@@ -70,6 +70,10 @@ def _pool_geometry(op: str, input: Tensor, kernel, stride, padding, dilation,
         if p < 0 or p > (d * (k - 1) + 1) // 2:
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
                                f"pad={p}, kernel_size={k} and dilation={d}")
+        if p > k // 2:  # torch bounds the padding by half the kernel size, dilated or not
+            raise RuntimeError(f"pad should be smaller than or equal to half of kernel size "
+                               f"(torch's bound, whatever the dilation), but got pad={p}, "
+                               f"kernel_size={k} and dilation={d}")
     output = []
     for i, k, s, p, d in zip(size, kernel, stride, padding, dilation):
         span = i + 2 * p - d * (k - 1) - 1
@@ -137,6 +141,7 @@ def _may_hold_nan(x: xp.ndarray) -> bool:
 class MaxPoolWithIndices(Op):
     """self: grad put at the argmax of each window (summed where windows share one)"""
 
+    abstract = True  # applied as MaxPool1D/2DWithIndices, AdaptiveMaxPool2D(Tiled)
     saved_inputs = (0,)
 
     @staticmethod
@@ -687,10 +692,12 @@ class AdaptiveAvgPool2DResample(Resample):
     saved_inputs = (0,)  # read by torch's backward (see depends_on); upsampling's is not
 
 
+# interpolate's modes and the spatial dims each takes: 'linear' is 3-D input only, 'bilinear' 4-D
 _RESAMPLE_NODES = {(mode, n): type(f"Upsample{name}{n}D", (Resample,), {
     "__doc__": "self: the transposed interpolation of grad", "__module__": __name__})
-    for mode, name in (("nearest", "Nearest"), ("linear", "Linear"), ("bilinear", "Bilinear"))
-    for n in (1, 2)}
+    for mode, name, spatial in (("nearest", "Nearest", (1, 2)), ("linear", "Linear", (1,)),
+                                ("bilinear", "Bilinear", (2,)))
+    for n in spatial}
 
 _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
 

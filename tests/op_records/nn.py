@@ -83,8 +83,8 @@ def _max_pool_samples(draw, spatial):
     kernel = sizes(draw, spatial, 1, 3)
     stride = draw(st.one_of(st.none(), st.just(sizes(draw, spatial, 1, 3))))
     dilation = sizes(draw, spatial, 1, 2)
-    padding = tuple(draw(st.integers(0, (d * (k - 1) + 1) // 2))
-                    for k, d in zip(kernel, dilation))
+    # torch bounds the padding by half the kernel size, whatever the dilation
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
     size = tuple(max(d * (k - 1) + 1 - 2 * p, 1) + draw(st.integers(0, 3))
                  for k, d, p in zip(kernel, dilation, padding))
     lead = (draw(st.integers(1, 2)),) * draw(st.integers(0, 1)) + (draw(st.integers(1, 2)),)
@@ -288,7 +288,8 @@ def _smooth_l1_samples(draw, parameter):
 
 
 @st.composite
-def _binary_samples(draw, logits):
+def _binary_samples(draw, logits, pos_weight=None):
+    """pos_weight (with logits): drawn when None, always given when True."""
     shape = sizes(draw, draw(st.integers(0, 3)), 1, 3)
     x = values(draw, shape, low=-3, high=3) if logits else \
         values(draw, shape, low=0.05, high=0.95)
@@ -297,7 +298,8 @@ def _binary_samples(draw, logits):
     weight = values(draw, last, low=0.5, high=2.0, salt=2) if draw(st.booleans()) else None
     args = (x, target, weight)
     if logits:
-        args += (values(draw, last, low=0.5, high=3.0, salt=3) if draw(st.booleans()) else None,)
+        given = pos_weight or pos_weight is None and draw(st.booleans())
+        args += (values(draw, last, low=0.5, high=3.0, salt=3) if given else None,)
     return Sample(args, {"reduction": draw(REDUCTIONS)}, no_grad=(2, 3))
 
 
@@ -434,6 +436,9 @@ RECORDS = [
            samples=_binary_samples(logits=False)),
     OpInfo("binary_cross_entropy_with_logits", op=_with_logits, ref=_with_logits,
            samples=_binary_samples(logits=True)),
+    OpInfo("binary_cross_entropy_with_logits_pos_weight", op=_with_logits, ref=_with_logits,
+           samples=_binary_samples(logits=True, pos_weight=True),
+           notes="the target's gradient then takes log_sigmoid(input)"),
     OpInfo("kl_div", op=_kl_div, ref=_kl_div, samples=_kl_div_samples()),
     OpInfo("embedding", **functional("embedding"), samples=_embedding_samples()),
     OpInfo("embedding_padding_idx", **functional("embedding"),
