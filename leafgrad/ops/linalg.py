@@ -314,6 +314,8 @@ class Einsum(Op):
     summed in operand i alone is broadcast back with a ones vector, a repeated index (a
     diagonal) is put back with an identity matrix"""
 
+    abstract = True  # applied through _einsum_op(count), which sets saved_inputs per count
+
     @staticmethod
     def forward(ctx, *operands, equation):
         ctx.equation = equation

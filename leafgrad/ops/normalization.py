@@ -26,6 +26,7 @@ class _Normalization(Op):
     over the normalized axes (with batch statistics; grad * weight * invstd with fixed ones);
     weight: sum(grad * x_hat);  bias: sum(grad), over the axes the parameters broadcast along"""
 
+    abstract = True  # applied as NativeBatchNorm, NativeLayerNorm or NativeGroupNorm
     saved_inputs = (0, 1)
     anchored = True
 

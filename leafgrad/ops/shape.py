@@ -498,6 +498,7 @@ class _CopyingPad(GetItem):
     output element copies (reflect and replicate padding: indexing with the source of each
     output element)"""
 
+    abstract = True  # applied as the per-mode classes of _copying_pad_ops (ReflectionPad2D...)
     saved_inputs = (0,)
     backward_op: type  # the matching _CopyingPadBackward class
 
@@ -515,6 +516,7 @@ class _CopyingPadBackward(Op):
     again gives zeros (as torch) instead of an error.
     """
 
+    abstract = True  # applied as the per-mode classes of _copying_pad_ops
     saved_inputs = (1,)
     forward_op: type  # the matching _CopyingPad class
     linear = True  # in grad; self only gives the shape

@@ -1,6 +1,8 @@
 """Records of the indexing ops (see ``op_db``). Index arrays are NumPy int64 arrays (they become
 int64 tensors that never require grad); scatter indices are distinct per target position, since
 which of several writes to one position wins is unspecified in torch."""
+import warnings
+
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -167,6 +169,16 @@ def _on_copy(name):
     return same(call)
 
 
+def _scatter_reduce(reduce):
+    """``scatter(..., src, reduce=)`` with a tensor src, without the deprecation warning both
+    libraries give; detached (no derivative with reduce, as torch)."""
+    def call(m, x, dim, index, src):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return x.scatter(dim, index, src, reduce=reduce).detach()
+    return call
+
+
 RECORDS = [
     OpInfo("gather", **same(lambda m, x, dim, index: m.gather(x, dim, index)),
            samples=_gather_samples()),
@@ -182,6 +194,14 @@ RECORDS = [
            **same(lambda m, x, d, i, v: x.scatter(d, i, v, reduce="multiply").detach()),
            samples=_scatter_value_samples(), gradcheck=False,
            notes="no derivative with reduce, as torch: values only"),
+    OpInfo("scatter_reduce_add_tensor", **same(_scatter_reduce("add")),
+           samples=_scatter_add_samples(), gradcheck=False,
+           notes="a tensor src (deprecated in torch, which warns), repeated indices combined: "
+                 "values only"),
+    OpInfo("scatter_reduce_multiply_tensor", **same(_scatter_reduce("multiply")),
+           samples=_scatter_add_samples(), gradcheck=False,
+           notes="a tensor src (deprecated in torch, which warns), repeated indices combined: "
+                 "values only"),
     OpInfo("scatter_add", **same(lambda m, x, dim, index, src: m.scatter_add(x, dim, index, src)),
            samples=_scatter_add_samples()),
     OpInfo("index_select", **same(lambda m, x, dim, index: m.index_select(x, dim, index)),

@@ -94,6 +94,17 @@ def _squeeze_samples(draw):
 
 
 @st.composite
+def _squeeze_dims_samples(draw):
+    """A tuple of dims (maybe empty, maybe negative), some of size 1: torch's squeeze(dims)."""
+    shape = tuple(draw(st.lists(st.sampled_from([1, 1, 2, 0]), max_size=3)))
+    ndim = max(len(shape), 1)
+    dims = draw(st.lists(st.integers(0, ndim - 1), unique=True, max_size=ndim))
+    negate = draw(st.lists(st.booleans(), min_size=len(dims), max_size=len(dims)))
+    return Sample((values(draw, shape),),
+                  {"dim": tuple(d - ndim if n else d for d, n in zip(dims, negate))})
+
+
+@st.composite
 def _unsqueeze_samples(draw):
     shape = draw(SHAPES)
     return Sample((values(draw, shape), draw(st.integers(-len(shape) - 1, len(shape)))))
@@ -333,6 +344,14 @@ def _setitem_tensor(draw):
 
 
 @st.composite
+def _setitem_tensor_number(draw):
+    """A non-zero number written at a tensor index (index_put with a constant: affine)."""
+    shape = shape_with(draw, min_dims=1, min_side=1)
+    index = rng_of(draw).permutation(shape[0])[:draw(st.integers(0, shape[0]))]
+    return Sample((values(draw, shape), draw(st.sampled_from([-1.5, 2.5, 3])), index))
+
+
+@st.composite
 def _setitem_mask(draw):
     shape = draw(SHAPES)
     mask = np.asarray(rng_of(draw).random(shape) > 0.5)
@@ -410,6 +429,8 @@ RECORDS = [
     OpInfo("t", **function("t"), samples=_up_to_2d()),
     OpInfo("mT", **same(lambda m, x: x.mT), samples=_at_least_2d()),
     OpInfo("squeeze", **method("squeeze"), samples=_squeeze_samples()),
+    OpInfo("squeeze_dims", **method("squeeze"), samples=_squeeze_dims_samples(),
+           notes="a tuple of dims: torch's SqueezeBackward2"),
     OpInfo("unsqueeze", **method("unsqueeze"), samples=_unsqueeze_samples()),
     OpInfo("flatten", **function("flatten"), samples=_flatten_samples()),
     OpInfo("unflatten", **method("unflatten"), samples=_unflatten_samples()),
@@ -442,6 +463,8 @@ RECORDS = [
            samples=_setitem_basic()),
     OpInfo("setitem_tensor", **same(lambda m, x, v, i: _setitem(m, x, v, tensor_index=i)),
            samples=_setitem_tensor()),
+    OpInfo("setitem_tensor_number", **same(lambda m, x, v, i: _setitem(m, x, v, tensor_index=i)),
+           samples=_setitem_tensor_number(), notes="a non-zero number: the affine index_put"),
     OpInfo("setitem_mask", **same(lambda m, x, v, mask: _setitem(m, x, v, tensor_index=mask)),
            samples=_setitem_mask()),
     OpInfo("index_put_accumulate", **same(lambda m, x, i, v: x.index_put((i,), v,
