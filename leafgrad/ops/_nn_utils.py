@@ -4,7 +4,7 @@ from __future__ import annotations
 import numbers
 
 from leafgrad._backend import xp
-from leafgrad._tensor import Tensor
+from leafgrad._tensor import Tensor, _wrap
 from leafgrad.autograd.function import Op
 from leafgrad.autograd.grad_mode import is_grad_enabled
 
@@ -48,17 +48,22 @@ def broadcast_shape(shape_a: tuple, shape_b: tuple) -> tuple:
 
 
 class DependsOn(Op):
-    """value: grad;  the other inputs: no gradient"""
+    """value: grad;  the other inputs: zeros_like(input) (as torch's backward formulas give
+    for the inputs a gradient is recorded as reading without depending on them)"""
 
     linear = True  # the identity in value, zero in the others
 
     @staticmethod
     def forward(ctx, value, *others):
+        ctx.other_shapes = tuple((other.shape, other.dtype) for other in others)
         return value
 
     @staticmethod
     def backward(ctx, grad):
-        return (grad,) + (None,) * (len(ctx._edges) - 1)
+        needs = ctx.needs_input_grad
+        zeros = tuple(_wrap(xp.zeros(shape, dtype=dtype, like=grad._data), False) if need
+                      else None for need, (shape, dtype) in zip(needs[1:], ctx.other_shapes))
+        return (grad,) + zeros
 
 
 def depends_on(result: Tensor, *inputs: Tensor | None) -> Tensor:
