@@ -600,3 +600,29 @@ def test_loss_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         F.kl_div(leafgrad.zeros(2, 2), leafgrad.ones(2, 2), reduction="batchmean")
+
+
+SECOND_DERIVATIVE_ZERO = {
+    "avg_pool2d": lambda m, x: m.nn.functional.avg_pool2d(x, 2),
+    "max_pool2d": lambda m, x: m.nn.functional.max_pool2d(x, 2),
+    "nll_loss": lambda m, x: m.nn.functional.nll_loss(x.reshape(4, 4), m.tensor([0, 3, 1, 2])),
+}
+
+
+@pytest.mark.parametrize("name", SECOND_DERIVATIVE_ZERO)
+def test_second_derivative_with_respect_to_the_input_is_zeros_as_torch(name, torch):
+    """torch's backward formulas of these ops read their input without depending on it: the
+    derivative of their gradient with respect to the input is zeros, not None."""
+    rng = np.random.default_rng(0)
+    x_np = rng.normal(size=(1, 1, 4, 4))
+    results = []
+    for module in (torch, leafgrad):
+        x = module.tensor(x_np, requires_grad=True)
+        out = SECOND_DERIVATIVE_ZERO[name](module, x)
+        cotangent = module.tensor(rng.normal(size=tuple(out.shape)))
+        (grad,) = module.autograd.grad(out, x, cotangent, create_graph=True)
+        (second,) = module.autograd.grad((grad * grad).sum(), x, allow_unused=True)
+        results.append(second)
+    theirs, ours = results
+    assert theirs is not None and ours is not None
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
