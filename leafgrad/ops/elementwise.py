@@ -1,15 +1,21 @@
 """Elementwise ops: arithmetic, math functions, activations, comparisons, casts.
 
-Each op states its derivative in its docstring, derivatives.yaml style (``self: grad * ...``).
-Binary ops accept a Tensor or a Python number on either side; operands are first promoted
-with torch's rules (:func:`promote`), so NumPy then computes in the right dtype.
+Each op states its derivative in its docstring, derivatives.yaml style (``self: grad * ...``);
+the unary ops with a local derivative are the rows of one table (:func:`unary`, "unary math"
+below), from which their Op classes are made. Binary ops accept a Tensor or a Python number on
+either side; operands are first promoted with torch's rules (:func:`promote`), so NumPy then
+computes in the right dtype. Every op batches under vmap by the shared elementwise rule
+(``batch_rule = "elementwise"``, in ``ops/_batching.py``).
 """
 from __future__ import annotations
 
+import functools
 import math
+from typing import Callable, NamedTuple
 
 from leafgrad import _dtype
-from leafgrad._backend import xp
+from leafgrad._backend import is_array, is_scalar, xp
+from leafgrad._dtype import is_bool, is_floating_point, is_integral
 from leafgrad._tensor import Tensor, _wrap
 from leafgrad.autograd.function import Op
 from leafgrad.ops._checks import expect_tensor
@@ -35,19 +41,21 @@ def _quiet(ufunc, *arrays):
 
 
 # -- promotion -----------------------------------------------------------------------------
-_OPERAND_TYPES = (Tensor, bool, int, float, xp.generic, xp.ndarray)  # what _as_operand takes
+def _is_operand(value) -> bool:
+    """Whether ``_as_operand`` takes ``value``."""
+    return isinstance(value, (Tensor, bool, int, float)) or is_scalar(value) or is_array(value)
 
 
 def _as_operand(value):
-    """Tensors pass through; NumPy scalars become Python numbers and NumPy arrays tensors.
+    """Tensors pass through; array scalars become Python numbers and arrays tensors.
     Anything else (lists included, as torch) raises TypeError."""
     if isinstance(value, Tensor):
         return value
     if isinstance(value, (bool, int, float)):
         return value
-    if isinstance(value, xp.generic):
+    if is_scalar(value):
         return value.item()
-    if isinstance(value, xp.ndarray):
+    if is_array(value):
         from leafgrad._factories import tensor
         return tensor(value)
     raise TypeError(f"unsupported operand type {type(value).__name__}: expected a Tensor or a "
@@ -73,16 +81,16 @@ def promote(*operands, floating: bool = False, op_name: str | None = None):
     if op_name is not None:
         _check_shapes(op_name, *operands)
     target = result_type(*operands)
-    if floating and target.kind != "f":
+    if floating and not is_floating_point(target):
         target = _dtype.get_default_dtype().np_dtype
     out = []
     for x in operands:
         if isinstance(x, Tensor):
             if x._data.dtype != target:
                 x = cast(x, _dtype.from_numpy_dtype(target))
-        elif target.kind == "f":
+        elif is_floating_point(target):
             x = float(x)
-        elif target.kind != "b":
+        elif not is_bool(target):
             # torch casts the scalar to the result dtype, wrapping around (uint8 + -3 adds 253);
             # NumPy 2 would raise OverflowError on a Python int out of the dtype's range.
             x = xp.int64(x).astype(target)
@@ -93,7 +101,7 @@ def promote(*operands, floating: bool = False, op_name: str | None = None):
 def _binary(op_class, op_name: str, a, b):
     # Fast paths: a floating tensor with a Python float/int, or two tensors of one dtype.
     if type(b) is float or type(b) is int:
-        if isinstance(a, Tensor) and a._data.dtype.kind == "f":
+        if isinstance(a, Tensor) and is_floating_point(a._data.dtype):
             return op_class.apply(a, b)
     elif isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype == b._data.dtype:
         if a._data.shape != b._data.shape:
@@ -107,7 +115,7 @@ def _floating_unary(op_class, x: Tensor, **kwargs):
     """Ops whose result is floating: integer inputs are computed in the default float dtype."""
     if not isinstance(x, Tensor):
         expect_tensor(x, op_class.__name__.lower())
-    if x._data.dtype.kind != "f":
+    if not is_floating_point(x._data.dtype):
         x = cast(x, _dtype.get_default_dtype())
     return op_class.apply(x, **kwargs)
 
@@ -115,7 +123,7 @@ def _floating_unary(op_class, x: Tensor, **kwargs):
 def _check_shapes(op_name: str, *operands) -> None:
     """Name the op and the shapes when its tensor (or array) operands do not broadcast."""
     shapes = [x._data.shape if isinstance(x, Tensor) else x.shape for x in operands
-              if isinstance(x, (Tensor, xp.ndarray))]
+              if isinstance(x, Tensor) or is_array(x)]
     if len(shapes) < 2 or all(shape == shapes[0] for shape in shapes):
         return
     try:
@@ -130,11 +138,57 @@ def _check_shapes(op_name: str, *operands) -> None:
                            f"together: each dimension must be equal or 1") from None
 
 
+class _Elementwise(Op):
+    """The base of this module's ops: each runs under vmap by the shared batching rule of
+    broadcasting elementwise ops (``ops/_batching.py``)."""
+
+    batch_rule = "elementwise"
+
+
+class _ParametrizedUnary(_Elementwise):
+    """A unary op whose local derivative also reads the parameters its forward keeps on ctx
+    (pow's exponent, logit's eps, hardtanh's bounds ...): ``derivative(ctx, grad, x)`` is grad
+    times f'(x), written once; backward applies it to grad, jvp to the tangent."""
+
+    saved_inputs = (0,)
+
+    @staticmethod
+    def derivative(ctx, grad, x):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return ctx.derivative(ctx, grad, x)
+
+    @staticmethod
+    def jvp(ctx, inputs, output, tangent):
+        return None if tangent is None else ctx.derivative(ctx, tangent, inputs[0])
+
+
+def _total(*terms):
+    """The sum of the terms that are not None, None if all are: a jvp's contributions from
+    the inputs that have tangents."""
+    present = [term for term in terms if term is not None]
+    if not present:
+        return None
+    total = present[0]
+    for term in present[1:]:
+        total = total + term
+    return total
+
+
+def _zeros_like(tensor: Tensor) -> Tensor:
+    """Zeros of ``tensor``'s shape and dtype that do not require grad (a zero derivative)."""
+    return _wrap(xp.zeros_like(tensor._data), False)
+
+
 # -- arithmetic ----------------------------------------------------------------------------
-class Add(Op):
+class Add(_Elementwise):
     """self: grad;  other: grad"""
 
     array_backward = True
+    linear = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -145,11 +199,12 @@ class Add(Op):
         return grad, grad
 
 
-class AddScaled(Op):
+class AddScaled(_Elementwise):
     """``add(..., alpha=...)``: self: grad;  other: grad * alpha"""
 
     node_name = "AddBackward0"
     array_backward = True
+    linear = True
 
     @staticmethod
     def forward(ctx, a, b, alpha):
@@ -161,10 +216,11 @@ class AddScaled(Op):
         return grad, grad * ctx.alpha
 
 
-class Sub(Op):
+class Sub(_Elementwise):
     """self: grad;  other: -grad"""
 
     array_backward = True
+    linear = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -175,11 +231,12 @@ class Sub(Op):
         return grad, -grad
 
 
-class SubScaled(Op):
+class SubScaled(_Elementwise):
     """``sub(..., alpha=...)``: self: grad;  other: -grad * alpha"""
 
     node_name = "SubBackward0"
     array_backward = True
+    linear = True
 
     @staticmethod
     def forward(ctx, a, b, alpha):
@@ -191,7 +248,7 @@ class SubScaled(Op):
         return grad, grad * -ctx.alpha
 
 
-class Mul(Op):
+class Mul(_Elementwise):
     """self: grad * other;  other: grad * self"""
 
     array_backward = True
@@ -208,8 +265,14 @@ class Mul(Op):
         needs = ctx.needs_input_grad
         return (grad * b if needs[0] else None), (grad * a if needs[1] else None)
 
+    @staticmethod
+    def jvp(ctx, inputs, output, tangent_a, tangent_b):
+        a, b = inputs
+        return _total(None if tangent_a is None else tangent_a * b,
+                      None if tangent_b is None else a * tangent_b)
 
-class Div(Op):
+
+class Div(_Elementwise):
     """self: grad / other;  other: -grad * self / other**2"""
 
     array_backward = True
@@ -228,8 +291,14 @@ class Div(Op):
         grad_b = -grad * a / (b * b) if needs[1] else None
         return grad_a, grad_b
 
+    @staticmethod
+    def jvp(ctx, inputs, output, tangent_a, tangent_b):
+        a, b = inputs
+        return _total(None if tangent_a is None else tangent_a / b,
+                      None if tangent_b is None else -tangent_b * a / (b * b))
 
-class FloorDivide(Op):
+
+class FloorDivide(_Elementwise):
     """No derivative: backward raises, as torch's floor_divide (and ``//``), whose grad_fn is
     named NotImplemented. ``div(rounding_mode='floor')`` is :class:`DivRounding` instead, whose
     gradient is zero."""
@@ -246,7 +315,7 @@ class FloorDivide(Op):
                            "inputs, or use div() for a differentiable quotient")
 
 
-class DivRounding(Op):
+class DivRounding(_Elementwise):
     """self: 0;  other: 0  (div with rounding_mode 'floor' or 'trunc' is piecewise constant:
     torch's DivBackward2 gives zero gradients)"""
 
@@ -257,7 +326,7 @@ class DivRounding(Op):
         quotient = _quiet(xp.floor_divide, a, b)
         if rounding_mode == "floor":
             return quotient
-        if quotient.dtype.kind == "f":
+        if is_floating_point(quotient.dtype):
             return _quiet(xp.trunc, _quiet(xp.divide, a, b)).astype(quotient.dtype, copy=False)
         # integer division rounded towards zero: the floor, plus one where it rounded down
         rounded_down = (_quiet(xp.remainder, a, b) != 0) & ((xp.asarray(a) < 0) != (b < 0))
@@ -265,45 +334,63 @@ class DivRounding(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        zeros = _wrap(xp.zeros_like(grad._data), False)
+        zeros = _zeros_like(grad)
         needs = ctx.needs_input_grad
         return (zeros if needs[0] else None), (zeros if needs[1] else None)
 
+    @staticmethod
+    def jvp(ctx, inputs, output, tangent_a, tangent_b):
+        return _zeros_like(output)
 
-class Remainder(Op):
-    """self: grad;  other: -grad * floor(self / other)  (Python's sign convention)"""
+
+class _Modulo(_Elementwise):
+    """self: grad;  other: -grad * quotient(self / other), ``quotient`` rounding the quotient
+    as the subclass's remainder does"""
 
     saved_inputs = (0, 1)
+
+    @staticmethod
+    def quotient(ratio: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        grad_b = -grad * ctx.quotient(a / b) if ctx.needs_input_grad[1] else None
+        return grad, grad_b
+
+    @staticmethod
+    def jvp(ctx, inputs, output, tangent_a, tangent_b):
+        a, b = inputs
+        return _total(tangent_a, None if tangent_b is None else -tangent_b * ctx.quotient(a / b))
+
+
+class Remainder(_Modulo):
+    """self: grad;  other: -grad * floor(self / other)  (Python's sign convention)"""
 
     @staticmethod
     def forward(ctx, a, b):
         return _quiet(xp.remainder, a, b)
 
     @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        grad_b = -grad * floor(a / b) if ctx.needs_input_grad[1] else None
-        return grad, grad_b
+    def quotient(ratio):
+        return floor(ratio)
 
 
-class Fmod(Op):
+class Fmod(_Modulo):
     """self: grad;  other: -grad * trunc(self / other)  (C's sign convention)"""
-
-    saved_inputs = (0, 1)
 
     @staticmethod
     def forward(ctx, a, b):
         return _quiet(xp.fmod, a, b)
 
     @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        grad_b = -grad * trunc(a / b) if ctx.needs_input_grad[1] else None
-        return grad, grad_b
+    def quotient(ratio):
+        return trunc(ratio)
 
 
 def _power(a, b):
-    if xp.result_type(a, b).kind in "iu" and xp.any(xp.asarray(b) < 0):
+    if is_integral(xp.result_type(a, b)) and xp.any(xp.asarray(b) < 0):
         # torch's integer pow for tensor exponents: 1 / a**|b| truncated, so 0 unless
         # |a| == 1 (NumPy refuses). A negative Python int exponent is refused in pow().
         b = xp.asarray(b)
@@ -313,10 +400,8 @@ def _power(a, b):
     return _quiet(xp.power, a, b)
 
 
-class Pow(Op):
+class Pow(_ParametrizedUnary):
     """self: grad * exponent * self**(exponent - 1)   (a number exponent; 0 where it is 0)"""
-
-    saved_inputs = (0,)
 
     @staticmethod
     def forward(ctx, a, exponent):
@@ -324,15 +409,14 @@ class Pow(Op):
         return _power(a, exponent)
 
     @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
+    def derivative(ctx, grad, a):
         exponent = ctx.exponent
         if exponent == 0:  # torch: zeros_like(self)
-            return _wrap(xp.zeros_like(a._data), False)
+            return _zeros_like(a)
         return grad * (a ** (exponent - 1) * exponent)  # torch's order of the products
 
 
-class PowTensor(Op):
+class PowTensor(_Elementwise):
     """self: grad * exponent * self**(exponent - 1);  exponent: grad * result * log(self)"""
 
     node_name = "PowBackward1"  # torch's name for pow(Tensor, Tensor)
@@ -347,21 +431,31 @@ class PowTensor(Op):
     def backward(ctx, grad):
         a, b, result = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        grad_a = grad_b = None
-        # torch's formulas, so that NaN and inf propagate the same way in double backward; the
-        # branches masked out may hold 0 * inf (at self == 0), which NumPy would warn about
-        with xp.errstate(invalid="ignore"):
-            if needs[0]:
-                # where exponent == 0 the gradient is 0, even at self == 0
-                grad_a = Where.apply(0.0, grad * (b * a ** (b - 1)), condition=b._data == 0)
-            if needs[1]:
-                # the exponent's gradient is 0 where self == 0 and exponent >= 0
-                masked = (a._data == 0) & (b._data >= 0)
-                grad_b = grad * Where.apply(0.0, result * log(a), condition=masked)
-        return grad_a, grad_b
+        return _pow_tensor_derivatives(grad if needs[0] else None, grad if needs[1] else None,
+                                       a, b, result)
+
+    @staticmethod
+    def jvp(ctx, inputs, output, tangent_a, tangent_b):
+        return _total(*_pow_tensor_derivatives(tangent_a, tangent_b, *inputs, output))
 
 
-class PowScalarBase(Op):
+def _pow_tensor_derivatives(grad_a, grad_b, a, b, result) -> tuple:
+    """PowTensor's two terms, ``grad_a`` and ``grad_b`` the gradients (or tangents) they
+    scale; None where that one is None."""
+    # torch's formulas, so that NaN and inf propagate the same way in double backward; the
+    # branches masked out may hold 0 * inf (at self == 0), which NumPy would warn about
+    with xp.errstate(invalid="ignore"):
+        if grad_a is not None:
+            # where exponent == 0 the gradient is 0, even at self == 0
+            grad_a = Where.apply(0.0, grad_a * (b * a ** (b - 1)), condition=b._data == 0)
+        if grad_b is not None:
+            # the exponent's gradient is 0 where self == 0 and exponent >= 0
+            masked = (a._data == 0) & (b._data >= 0)
+            grad_b = grad_b * Where.apply(0.0, result * log(a), condition=masked)
+    return grad_a, grad_b
+
+
+class PowScalarBase(_Elementwise):
     """exponent: grad * result * log(base)   (a number raised to a tensor; for base 0, torch
     takes 0 where exponent >= 0, and result * log(0) = -inf where exponent < 0)"""
 
@@ -377,421 +471,121 @@ class PowScalarBase(Op):
     @staticmethod
     def backward(ctx, grad):
         exponent, result = ctx.saved_tensors
-        base = ctx.base
-        if base == 0:
-            with xp.errstate(invalid="ignore"):  # 0 * -inf where exponent >= 0, masked out
-                return grad * Where.apply(0.0, result * -math.inf, condition=exponent._data >= 0)
-        return grad * result * (math.log(base) if base > 0 else math.nan)  # log(base < 0): NaN
+        return _pow_scalar_base_derivative(grad, exponent, result, ctx.base)
 
-
-class Neg(Op):
-    """self: -grad"""
-
-    array_backward = True
     @staticmethod
+    def jvp(ctx, inputs, output, tangent):
+        if tangent is None:
+            return None
+        return _pow_scalar_base_derivative(tangent, inputs[0], output, ctx.base)
+
+
+def _pow_scalar_base_derivative(grad, exponent, result, base):
+    if base == 0:
+        with xp.errstate(invalid="ignore"):  # 0 * -inf where exponent >= 0, masked out
+            return grad * Where.apply(0.0, result * -math.inf, condition=exponent._data >= 0)
+    return grad * result * (math.log(base) if base > 0 else math.nan)  # log(base < 0): NaN
+
+
+# -- unary math: one table of local derivatives --------------------------------------------
+class Unary(NamedTuple):
+    """A row of the table of unary elementwise ops (made by :func:`unary`)."""
+
+    name: str  # the Op class; its grad_fn is <name>Backward0 unless node_name says otherwise
+    forward: Callable  # the result's array from the input's array
+    derivative: Callable  # the input's gradient from grad and what ``reads`` names
+    reads: str | None  # "x": the input (saved), "result": the output (saved), None: neither
+    array_backward: bool
+    linear: bool
+    node_name: str | None
+
+
+UNARY_DERIVATIVES: dict = {}  # row name -> Unary: the table, in the order of the rows below
+
+
+def unary(name: str, forward: Callable, derivative: Callable, *, arrays: bool = False,
+          linear: bool = False, node_name: str | None = None) -> type:
+    """Add a row to the table and return its Op class.
+
+    ``derivative`` is the input's gradient as derivatives.yaml writes it (``self: grad *
+    result``): ``derivative(grad, x)`` reads the input x, which is then saved for backward;
+    ``derivative(grad, result)`` reads the output, saved instead (where the derivative is
+    cheaper from it: exp, tanh, sigmoid, sqrt ...); ``derivative(grad)`` reads neither. The
+    formula is grad times the local derivative f', so the same formula with the input's tangent
+    in place of grad is the forward derivative (derivatives.yaml's ``auto_element_wise``):
+    backward = grad * f', jvp = tangent * f'. The formulas keep the order of operations that
+    they had as classes, so results are the same to the bit. ``arrays=True`` where a formula
+    uses operators only and reads the same on raw arrays (the class's ``array_backward``).
+    """
+    code = derivative.__code__
+    reads = code.co_varnames[1:code.co_argcount]
+    if reads not in ((), ("x",), ("result",)):
+        raise ValueError(f"unary {name}: its derivative takes (grad), (grad, x) or (grad, "
+                         f"result), not {code.co_varnames[:code.co_argcount]}")
+    row = Unary(name, forward, derivative, reads[0] if reads else None, arrays, linear,
+                node_name)
+    UNARY_DERIVATIVES[name] = row
+    return _unary_op_class(row)
+
+
+def _unary_op_class(row: Unary) -> type:
+    """The Op subclass of a table row, named as the row (so its grad_fn is torch's)."""
+    forward_array, derivative, reads = row.forward, row.derivative, row.reads
+
     def forward(ctx, a):
-        return xp.negative(a)
+        return forward_array(a)
 
-    @staticmethod
     def backward(ctx, grad):
-        return -grad
+        return derivative(grad, *ctx.saved_tensors)  # the saved input or output, if any
 
+    def jvp(ctx, inputs, output, tangent):
+        if tangent is None:
+            return None
+        if reads is None:
+            return derivative(tangent)
+        return derivative(tangent, inputs[0] if reads == "x" else output)
 
-# -- unary math ----------------------------------------------------------------------------
-class Abs(Op):
-    """self: grad * sign(self)   (0 at 0)"""
+    namespace = {
+        "__doc__": f"Elementwise {row.name.lower()}: the row {row.name!r} of the derivative "
+                   f"table (UNARY_DERIVATIVES) gives its backward and jvp.",
+        "__module__": __name__, "__qualname__": row.name,
+        "forward": staticmethod(forward), "backward": staticmethod(backward),
+        "jvp": staticmethod(jvp), "saved_inputs": (0,) if reads == "x" else (),
+        "saves_output": reads == "result", "array_backward": row.array_backward,
+        "linear": row.linear,
+    }
+    if row.node_name is not None:
+        namespace["node_name"] = row.node_name
+    return type(_Elementwise)(row.name, (_Elementwise,), namespace)
 
-    saved_inputs = (0,)
 
-    @staticmethod
-    def forward(ctx, a):
-        return xp.abs(a)
+def _silenced(ufunc) -> Callable:
+    """``ufunc`` without NumPy's floating-point warnings (see ``_quiet``)."""
+    return functools.partial(_quiet, ufunc)
 
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return grad * sign(a)
 
+def _rsqrt_array(a):
+    with xp.errstate(divide="ignore"):
+        return 1 / xp.sqrt(a)
 
-class Exp(Op):
-    """self: grad * result   (the output is saved: it is the derivative)"""
 
-    array_backward = True
-    saves_output = True
+def _reciprocal_array(a):
+    with xp.errstate(divide="ignore"):
+        return xp.reciprocal(a)
 
-    @staticmethod
-    def forward(ctx, a):
-        return xp.exp(a)
 
-    @staticmethod
-    def backward(ctx, grad):
-        (result,) = ctx.saved_tensors
-        return grad * result
+def _relu_array(a):
+    return xp.maximum(a, 0).astype(a.dtype, copy=False)
 
 
-class Exp2(Op):
-    """self: grad * result * ln 2"""
-
-    array_backward = True
-    saves_output = True
-
-    @staticmethod
-    def forward(ctx, a):
-        return xp.exp2(a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (result,) = ctx.saved_tensors
-        return grad * result * math.log(2.0)
-
-
-class Expm1(Op):
-    """self: grad * (result + 1)"""
-
-    array_backward = True
-    saves_output = True
-
-    @staticmethod
-    def forward(ctx, a):
-        return xp.expm1(a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (result,) = ctx.saved_tensors
-        return grad * (result + 1)
-
-
-class Log(Op):
-    """self: grad / self"""
-
-    array_backward = True
-    saved_inputs = (0,)
-
-    @staticmethod
-    def forward(ctx, a):
-        return _quiet(xp.log, a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return grad / a
-
-
-class Log2(Op):
-    """self: grad / (self * ln 2)"""
-
-    array_backward = True
-    saved_inputs = (0,)
-
-    @staticmethod
-    def forward(ctx, a):
-        return _quiet(xp.log2, a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return grad / (a * math.log(2.0))
-
-
-class Log10(Op):
-    """self: grad / (self * ln 10)"""
-
-    array_backward = True
-    saved_inputs = (0,)
-
-    @staticmethod
-    def forward(ctx, a):
-        return _quiet(xp.log10, a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return grad / (a * math.log(10.0))
-
-
-class Log1p(Op):
-    """self: grad / (self + 1)"""
-
-    array_backward = True
-    saved_inputs = (0,)
-
-    @staticmethod
-    def forward(ctx, a):
-        return _quiet(xp.log1p, a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return grad / (a + 1)
-
-
-class Sqrt(Op):
-    """self: grad / (2 * result)"""
-
-    array_backward = True
-    saves_output = True
-
-    @staticmethod
-    def forward(ctx, a):
-        return _quiet(xp.sqrt, a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (result,) = ctx.saved_tensors
-        return grad / (2 * result)
-
-
-class Rsqrt(Op):
-    """self: -grad * result**3 / 2"""
-
-    array_backward = True
-    saves_output = True
-
-    @staticmethod
-    def forward(ctx, a):
-        with xp.errstate(divide="ignore"):
-            return 1 / xp.sqrt(a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (result,) = ctx.saved_tensors
-        return grad * result ** 3 * -0.5
-
-
-class Square(Op):
-    """self: 2 * grad * self"""
-
-    array_backward = True
-    saved_inputs = (0,)
-
-    @staticmethod
-    def forward(ctx, a):
-        return xp.square(a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return grad * a * 2
-
-
-class Reciprocal(Op):
-    """self: -grad * result**2"""
-
-    array_backward = True
-    saves_output = True
-
-    @staticmethod
-    def forward(ctx, a):
-        with xp.errstate(divide="ignore"):
-            return xp.reciprocal(a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (result,) = ctx.saved_tensors
-        return -grad * result * result
-
-
-class Sin(Op):
-    """self: grad * cos(self)"""
-
-    saved_inputs = (0,)
-
-    @staticmethod
-    def forward(ctx, a):
-        return xp.sin(a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return grad * cos(a)
-
-
-class Cos(Op):
-    """self: -grad * sin(self)"""
-
-    saved_inputs = (0,)
-
-    @staticmethod
-    def forward(ctx, a):
-        return xp.cos(a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return -grad * sin(a)
-
-
-class Tan(Op):
-    """self: grad * (1 + result**2)"""
-
-    array_backward = True
-    saves_output = True
-
-    @staticmethod
-    def forward(ctx, a):
-        return xp.tan(a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (result,) = ctx.saved_tensors
-        return grad * (result * result + 1)
-
-
-class Asin(Op):
-    """self: grad / sqrt(1 - self**2)"""
-
-    saved_inputs = (0,)
-
-    @staticmethod
-    def forward(ctx, a):
-        return _quiet(xp.arcsin, a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return grad * rsqrt(1 - a * a)
-
-
-class Acos(Op):
-    """self: -grad / sqrt(1 - self**2)"""
-
-    saved_inputs = (0,)
-
-    @staticmethod
-    def forward(ctx, a):
-        return _quiet(xp.arccos, a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return -grad * rsqrt(1 - a * a)
-
-
-class Atan(Op):
-    """self: grad / (1 + self**2)"""
-
-    array_backward = True
-    saved_inputs = (0,)
-
-    @staticmethod
-    def forward(ctx, a):
-        return xp.arctan(a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return grad / (a * a + 1)
-
-
-class Atan2(Op):
-    """self: grad * other / (self**2 + other**2);  other: -grad * self / (self**2 + other**2)"""
-
-    saved_inputs = (0, 1)
-
-    @staticmethod
-    def forward(ctx, a, b):
-        return xp.arctan2(a, b)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        scale = grad / (a * a + b * b)
-        needs = ctx.needs_input_grad
-        return (scale * b if needs[0] else None), (-scale * a if needs[1] else None)
-
-
-class Sinh(Op):
-    """self: grad * cosh(self)"""
-
-    saved_inputs = (0,)
-
-    @staticmethod
-    def forward(ctx, a):
-        return xp.sinh(a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return grad * cosh(a)
-
-
-class Cosh(Op):
-    """self: grad * sinh(self)"""
-
-    saved_inputs = (0,)
-
-    @staticmethod
-    def forward(ctx, a):
-        return xp.cosh(a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return grad * sinh(a)
-
-
-class Tanh(Op):
-    """self: grad * (1 - result**2)"""
-
-    array_backward = True
-    saves_output = True
-
-    @staticmethod
-    def forward(ctx, a):
-        return xp.tanh(a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (result,) = ctx.saved_tensors
-        return grad * (1 - result * result)
-
-
-def _sigmoid_array(a: xp.ndarray) -> xp.ndarray:
+def _sigmoid_array(a):
     # exp of -|a| and of min(a, 0) only: stable for large |a| in either sign; the numerator
     # is 1 for a >= 0 and e for a < 0 (the same bits as selecting with where, 6x faster)
     e = xp.exp(-xp.abs(a))
     return (xp.exp(xp.minimum(a, 0)) / (1 + e)).astype(a.dtype, copy=False)
 
 
-class Sigmoid(Op):
-    """self: grad * result * (1 - result)"""
-
-    array_backward = True
-    saves_output = True
-
-    @staticmethod
-    def forward(ctx, a):
-        return _sigmoid_array(a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (result,) = ctx.saved_tensors
-        return grad * result * (1 - result)
-
-
-class Logit(Op):
-    """self: grad / (self * (1 - self)), 0 outside [eps, 1 - eps] when eps is given"""
-
-    saved_inputs = (0,)
-
-    @staticmethod
-    def forward(ctx, a, eps=None):
-        ctx.eps = eps
-        if eps is not None:
-            a = xp.clip(a, eps, 1 - eps)
-        with xp.errstate(divide="ignore"):
-            return xp.log(a / (1 - a))
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        result = grad / (a * (1 - a))
-        if ctx.eps is not None:
-            result = where((a < ctx.eps) | (a > 1 - ctx.eps), 0.0, result)
-        return result
-
-
-def _erf_array(x: xp.ndarray) -> xp.ndarray:
+def _erf_array(x):
     """erf to double precision: Taylor series near 0, continued fraction of erfc beyond."""
     x64 = x.astype(xp.float64, copy=False)
     ax = xp.abs(x64)
@@ -816,67 +610,110 @@ def _erf_array(x: xp.ndarray) -> xp.ndarray:
     return result.astype(x.dtype, copy=False)
 
 
-class Erf(Op):
-    """self: grad * 2 / sqrt(pi) * exp(-self**2)"""
+LN2, LN10, TWO_OVER_SQRT_PI = math.log(2.0), math.log(10.0), 2 / math.sqrt(math.pi)
 
-    saved_inputs = (0,)
-
-    @staticmethod
-    def forward(ctx, a):
-        return _erf_array(a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return grad * exp(-(a * a)) * (2 / math.sqrt(math.pi))
-
-
-class Sign(Op):
-    """self: 0"""
-
-    @staticmethod
-    def forward(ctx, a):
-        return xp.sign(a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad * 0
-
-
-class _Rounding(Op):
-    """self: 0 (piecewise constant, as torch)"""
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad * 0
-
-
-class Floor(_Rounding):
-    @staticmethod
-    def forward(ctx, a):
-        return xp.floor(a)
-
-
-class Ceil(_Rounding):
-    @staticmethod
-    def forward(ctx, a):
-        return xp.ceil(a)
+# The table: op class = unary(name, forward on arrays, the input's gradient from grad and the
+# input x or the result). Formulas of the result save the output instead of the input.
+Neg = unary("Neg", xp.negative, lambda grad: -grad, arrays=True, linear=True)
+Abs = unary("Abs", xp.abs, lambda grad, x: grad * sign(x))  # 0 at 0
+# piecewise constant (as torch): zero derivatives
+Sign = unary("Sign", xp.sign, lambda grad: grad * 0)
+Floor = unary("Floor", xp.floor, lambda grad: grad * 0)
+Ceil = unary("Ceil", xp.ceil, lambda grad: grad * 0)
+Trunc = unary("Trunc", xp.trunc, lambda grad: grad * 0)
+# torch's threshold_backward(grad, result, 0): relu'(0) = 0
+Relu = unary("Relu", _relu_array,
+             lambda grad, result: ThresholdBackward.apply(grad, result, threshold=0))
+Exp = unary("Exp", xp.exp, lambda grad, result: grad * result, arrays=True)
+Exp2 = unary("Exp2", xp.exp2, lambda grad, result: grad * result * LN2, arrays=True)
+Expm1 = unary("Expm1", xp.expm1, lambda grad, result: grad * (result + 1), arrays=True)
+Log = unary("Log", _silenced(xp.log), lambda grad, x: grad / x, arrays=True)
+Log2 = unary("Log2", _silenced(xp.log2), lambda grad, x: grad / (x * LN2), arrays=True)
+Log10 = unary("Log10", _silenced(xp.log10), lambda grad, x: grad / (x * LN10), arrays=True)
+Log1p = unary("Log1p", _silenced(xp.log1p), lambda grad, x: grad / (x + 1), arrays=True,
+              node_name="Log1PBackward0")  # torch's spelling of its grad_fn
+Sqrt = unary("Sqrt", _silenced(xp.sqrt), lambda grad, result: grad / (2 * result), arrays=True)
+Rsqrt = unary("Rsqrt", _rsqrt_array, lambda grad, result: grad * result ** 3 * -0.5,
+              arrays=True)
+Square = unary("Square", xp.square, lambda grad, x: grad * x * 2, arrays=True)
+Reciprocal = unary("Reciprocal", _reciprocal_array,
+                   lambda grad, result: -grad * result * result, arrays=True)
+Sin = unary("Sin", xp.sin, lambda grad, x: grad * cos(x))
+Cos = unary("Cos", xp.cos, lambda grad, x: -grad * sin(x))
+Tan = unary("Tan", xp.tan, lambda grad, result: grad * (result * result + 1), arrays=True)
+Asin = unary("Asin", _silenced(xp.arcsin), lambda grad, x: grad * rsqrt(1 - x * x))
+Acos = unary("Acos", _silenced(xp.arccos), lambda grad, x: -grad * rsqrt(1 - x * x))
+Atan = unary("Atan", xp.arctan, lambda grad, x: grad / (x * x + 1), arrays=True)
+Sinh = unary("Sinh", xp.sinh, lambda grad, x: grad * cosh(x))
+Cosh = unary("Cosh", xp.cosh, lambda grad, x: grad * sinh(x))
+Tanh = unary("Tanh", xp.tanh, lambda grad, result: grad * (1 - result * result), arrays=True)
+Sigmoid = unary("Sigmoid", _sigmoid_array,
+                lambda grad, result: grad * result * (1 - result), arrays=True)
+Erf = unary("Erf", _erf_array, lambda grad, x: grad * exp(-(x * x)) * TWO_OVER_SQRT_PI)
 
 
-class Trunc(_Rounding):
-    @staticmethod
-    def forward(ctx, a):
-        return xp.trunc(a)
+# -- unary ops that need more than a local derivative ----------------------------------------
+class Round(_Elementwise):
+    """self: 0 (piecewise constant, as torch); a class for its ``decimals``"""
 
-
-class Round(_Rounding):
     @staticmethod
     def forward(ctx, a, decimals=0):
         return xp.round(a, decimals)  # half to even, as torch
 
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0
+
+    @staticmethod
+    def jvp(ctx, inputs, output, tangent):
+        return None if tangent is None else tangent * 0
+
+
+class Logit(_ParametrizedUnary):
+    """self: grad / (self * (1 - self)), 0 outside [eps, 1 - eps] when eps is given"""
+
+    @staticmethod
+    def forward(ctx, a, eps=None):
+        ctx.eps = eps
+        if eps is not None:
+            a = xp.clip(a, eps, 1 - eps)
+        with xp.errstate(divide="ignore"):
+            return xp.log(a / (1 - a))
+
+    @staticmethod
+    def derivative(ctx, grad, a):
+        result = grad / (a * (1 - a))
+        eps = ctx.eps
+        if eps is not None:
+            result = where((a < eps) | (a > 1 - eps), 0.0, result)
+        return result
+
+
+class Atan2(_Elementwise):
+    """self: grad * other / (self**2 + other**2);  other: -grad * self / (self**2 + other**2)"""
+
+    saved_inputs = (0, 1)
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return xp.arctan2(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        scale = grad / (a * a + b * b)
+        needs = ctx.needs_input_grad
+        return (scale * b if needs[0] else None), (-scale * a if needs[1] else None)
+
+    @staticmethod
+    def jvp(ctx, inputs, output, tangent_a, tangent_b):
+        a, b = inputs
+        return _total(None if tangent_a is None else tangent_a / (a * a + b * b) * b,
+                      None if tangent_b is None else -(tangent_b / (a * a + b * b)) * a)
+
 
 # -- gradients of piecewise-linear functions ------------------------------------------------
-class _PiecewiseLinearBackward(Op):
+class _PiecewiseLinearBackward(_Elementwise):
     """grad times the slope of the piece ``source`` lies in (torch's threshold_backward,
     hardtanh_backward, leaky_relu_backward).
 
@@ -884,27 +721,24 @@ class _PiecewiseLinearBackward(Op):
 
     As in torch, ``source`` (the saved input, or relu's output) is an input of this recorded op
     whose derivative is zero: with create_graph the gradient requires grad, and differentiating
-    it again gives zeros instead of an error. Subclasses define ``scale``.
+    it again gives zeros instead of an error. Subclasses define ``forward``, which keeps its
+    parameters as ``ctx.params``.
     """
 
     saved_inputs = (1,)
-
-    @staticmethod
-    def scale(grad, source, **params):
-        raise NotImplementedError
-
-    @staticmethod
-    def forward(ctx, grad, source, **params):
-        ctx.params = params
-        return ctx.scale(grad, source, **params)
 
     @staticmethod
     def backward(ctx, grad):
         (source,) = ctx.saved_tensors
         needs = ctx.needs_input_grad
         grad_grad = ctx.apply(grad, source, **ctx.params) if needs[0] else None
-        grad_source = _wrap(xp.zeros_like(source._data), False) if needs[1] else None
+        grad_source = _zeros_like(source) if needs[1] else None
         return grad_grad, grad_source
+
+    @staticmethod
+    def jvp(ctx, inputs, output, tangent_grad, tangent_source):
+        # linear in grad; the slope is piecewise constant in source (derivative 0)
+        return None if tangent_grad is None else ctx.apply(tangent_grad, inputs[1], **ctx.params)
 
 
 _UNSIGNED_OF_SIZE = {2: xp.uint16, 4: xp.uint32, 8: xp.uint64}
@@ -924,7 +758,8 @@ class ThresholdBackward(_PiecewiseLinearBackward):
     """grad where source > threshold, else 0 (relu: source is the output, relu'(0) = 0)"""
 
     @staticmethod
-    def scale(grad, source, threshold):
+    def forward(ctx, grad, source, threshold):
+        ctx.params = {"threshold": threshold}
         return _zero_where(source <= threshold, grad)  # torch's test: a NaN source passes grad
 
 
@@ -932,7 +767,8 @@ class HardtanhBackward(_PiecewiseLinearBackward):
     """grad where min_val < source < max_val, else 0 (the bounds get 0, as torch)"""
 
     @staticmethod
-    def scale(grad, source, min_val, max_val):
+    def forward(ctx, grad, source, min_val, max_val):
+        ctx.params = {"min_val": min_val, "max_val": max_val}
         return _zero_where((source <= min_val) | (source >= max_val), grad)
 
 
@@ -940,11 +776,12 @@ class LeakyReluBackward(_PiecewiseLinearBackward):
     """grad where source > 0, grad * negative_slope elsewhere (0 included)"""
 
     @staticmethod
-    def scale(grad, source, negative_slope):
+    def forward(ctx, grad, source, negative_slope):
+        ctx.params = {"negative_slope": negative_slope}
         return xp.where(source > 0, grad, grad * negative_slope)
 
 
-class EluBackward(Op):
+class EluBackward(_Elementwise):
     """grad * scale where self > 0, grad * alpha * scale * exp(self) elsewhere (0 included);
     torch's elu_backward, recorded so that create_graph differentiates it as torch does:
 
@@ -964,149 +801,27 @@ class EluBackward(Op):
     def backward(ctx, grad):
         grad_output, source = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        params = {"alpha": ctx.alpha, "scale": ctx.scale}
-        grad_grad = EluBackward.apply(grad, source, **params) if needs[0] else None
-        grad_source = None
-        if needs[1]:
-            curvature = EluBackward.apply(grad * grad_output, source, **params)
-            grad_source = Where.apply(curvature, 0.0, condition=source._data < 0)
-        return grad_grad, grad_source
-
-
-class MulConstant(Op):
-    """self: grad * factor  (``factor`` a constant array: masks and tie shares of the
-    gradients of clamp, maximum/minimum, amax and the inf-norm, which do not depend on the
-    input differentiably, as torch)"""
-
-    node_name = "MulBackward0"
+        return _elu_backward_terms(ctx, grad if needs[0] else None, grad if needs[1] else None,
+                                   grad_output, source)
 
     @staticmethod
-    def forward(ctx, a, factor):
-        ctx.factor = factor
-        return _quiet(xp.multiply, a, factor).astype(a.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return MulConstant.apply(grad, factor=ctx.factor)
+    def jvp(ctx, inputs, output, tangent_grad, tangent_source):
+        return _total(*_elu_backward_terms(ctx, tangent_grad, tangent_source, *inputs))
 
 
-# -- activations ---------------------------------------------------------------------------
-class Relu(Op):
-    """self: threshold_backward(grad, result, 0)  (relu'(0) = 0; the output is saved)"""
-
-    saves_output = True
-
-    @staticmethod
-    def forward(ctx, a):
-        return xp.maximum(a, 0).astype(a.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (result,) = ctx.saved_tensors
-        return ThresholdBackward.apply(grad, result, threshold=0)
+def _elu_backward_terms(ctx, grad_grad, grad_source, grad_output, source) -> tuple:
+    """EluBackward's derivatives with respect to its two inputs, scaling ``grad_grad`` and
+    ``grad_source`` (gradients or tangents); None where that one is None."""
+    params = {"alpha": ctx.alpha, "scale": ctx.scale}
+    if grad_grad is not None:
+        grad_grad = EluBackward.apply(grad_grad, source, **params)
+    if grad_source is not None:
+        curvature = EluBackward.apply(grad_source * grad_output, source, **params)
+        grad_source = Where.apply(curvature, 0.0, condition=source._data < 0)
+    return grad_grad, grad_source
 
 
-class Hardtanh(Op):
-    """self: hardtanh_backward(grad, self, min_val, max_val)  (grad where min_val < self <
-    max_val, else 0: the bounds excluded, as torch)"""
-
-    saved_inputs = (0,)
-
-    @staticmethod
-    def forward(ctx, a, min_val=-1.0, max_val=1.0):
-        ctx.bounds = (min_val, max_val)
-        return xp.clip(a, min_val, max_val).astype(a.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        low, high = ctx.bounds
-        return HardtanhBackward.apply(grad, a, min_val=low, max_val=high)
-
-
-class LeakyRelu(Op):
-    """self: leaky_relu_backward(grad, self, negative_slope)  (grad where self > 0,
-    grad * negative_slope elsewhere)"""
-
-    saved_inputs = (0,)
-
-    @staticmethod
-    def forward(ctx, a, negative_slope=0.01):
-        ctx.negative_slope = negative_slope
-        return xp.where(a > 0, a, a * negative_slope).astype(a.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return LeakyReluBackward.apply(grad, a, negative_slope=ctx.negative_slope)
-
-
-class Elu(Op):
-    """self: elu_backward(grad, self)  (grad * scale where self > 0, else
-    grad * alpha * scale * exp(self); elu, and selu with its constants)"""
-
-    saved_inputs = (0,)
-
-    @staticmethod
-    def forward(ctx, a, alpha=1.0, scale=1.0):
-        ctx.alpha, ctx.scale = alpha, scale
-        negative = alpha * xp.expm1(xp.minimum(a, 0))
-        return (scale * xp.where(a > 0, a, negative)).astype(a.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return EluBackward.apply(grad, a, alpha=ctx.alpha, scale=ctx.scale)
-
-
-class Gelu(Op):
-    """exact: self: grad * (Phi(self) + self * phi(self));  'tanh': derivative of the tanh form"""
-
-    saved_inputs = (0,)
-
-    @staticmethod
-    def forward(ctx, a, approximate="none"):
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"approximate argument must be either none or tanh, got "
-                             f"{approximate!r}")
-        ctx.approximate = approximate
-        if approximate == "tanh":
-            inner = math.sqrt(2 / math.pi) * (a + 0.044715 * a ** 3)
-            return (0.5 * a * (1 + xp.tanh(inner))).astype(a.dtype, copy=False)
-        return (0.5 * a * (1 + _erf_array(a / math.sqrt(2)))).astype(a.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        if ctx.approximate == "tanh":
-            k = math.sqrt(2 / math.pi)
-            t = tanh(k * (a + 0.044715 * a * a * a))
-            return grad * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * k * (1 + 3 * 0.044715 * a * a))
-        cdf = 0.5 * (1 + erf(a * (1 / math.sqrt(2))))
-        pdf = exp(a * a * -0.5) * (1 / math.sqrt(2 * math.pi))
-        return grad * (cdf + a * pdf)
-
-
-class Softplus(Op):
-    """self: softplus_backward(grad, self)  (grad * sigmoid(beta * self), linear (grad) where
-    beta * self > threshold)"""
-
-    saved_inputs = (0,)
-
-    @staticmethod
-    def forward(ctx, a, beta=1.0, threshold=20.0):
-        ctx.beta, ctx.threshold = beta, threshold
-        scaled = a * beta
-        soft = xp.logaddexp(0, scaled) / beta
-        return xp.where(scaled > threshold, a, soft).astype(a.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return SoftplusBackward.apply(grad, a, beta=ctx.beta, threshold=ctx.threshold)
-
-
-class SoftplusBackward(Op):
+class SoftplusBackward(_Elementwise):
     """grad where beta * self > threshold, else grad * sigmoid(beta * self): torch's
     softplus_backward, recorded so that create_graph differentiates it as torch does:
 
@@ -1127,15 +842,133 @@ class SoftplusBackward(Op):
     def backward(ctx, grad):
         grad_output, source = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        beta, threshold = ctx.beta, ctx.threshold
-        grad_grad = grad_source = None
-        if needs[0]:
-            grad_grad = SoftplusBackward.apply(grad, source, beta=beta, threshold=threshold)
-        if needs[1]:
-            s = sigmoid(source * beta)
-            below = (source._data * beta < threshold).astype(source._data.dtype)
-            grad_source = MulConstant.apply(grad * grad_output * (1 - s) * s, factor=below) * beta
-        return grad_grad, grad_source
+        return _softplus_backward_terms(ctx, grad if needs[0] else None,
+                                        grad if needs[1] else None, grad_output, source)
+
+    @staticmethod
+    def jvp(ctx, inputs, output, tangent_grad, tangent_source):
+        return _total(*_softplus_backward_terms(ctx, tangent_grad, tangent_source, *inputs))
+
+
+def _softplus_backward_terms(ctx, grad_grad, grad_source, grad_output, source) -> tuple:
+    """SoftplusBackward's derivatives with respect to its two inputs, scaling ``grad_grad``
+    and ``grad_source`` (gradients or tangents); None where that one is None."""
+    beta, threshold = ctx.beta, ctx.threshold
+    if grad_grad is not None:
+        grad_grad = SoftplusBackward.apply(grad_grad, source, beta=beta, threshold=threshold)
+    if grad_source is not None:
+        s = sigmoid(source * beta)
+        below = (source._data * beta < threshold).astype(source._data.dtype)
+        grad_source = MulConstant.apply(grad_source * grad_output * (1 - s) * s,
+                                        factor=below) * beta
+    return grad_grad, grad_source
+
+
+class MulConstant(_Elementwise):
+    """self: grad * factor  (``factor`` a constant array: masks and tie shares of the
+    gradients of clamp, maximum/minimum, amax and the inf-norm, which do not depend on the
+    input differentiably, as torch)"""
+
+    node_name = "MulBackward0"
+    linear = True
+
+    @staticmethod
+    def forward(ctx, a, factor):
+        ctx.factor = factor
+        return _quiet(xp.multiply, a, factor).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return MulConstant.apply(grad, factor=ctx.factor)
+
+
+# -- activations with parameters (relu is a row of the table) -------------------------------
+class _Activation(_ParametrizedUnary):
+    """An activation whose derivative is an op of its own, as torch's ``*_backward`` functions:
+    self: backward_op(grad, self, **ctx.params), ``ctx.params`` the parameters its forward
+    keeps."""
+
+    backward_op: type = None
+
+    @staticmethod
+    def derivative(ctx, grad, a):
+        return ctx.backward_op.apply(grad, a, **ctx.params)
+
+
+class Hardtanh(_Activation):
+    """self: hardtanh_backward(grad, self, min_val, max_val)  (grad where min_val < self <
+    max_val, else 0: the bounds excluded, as torch)"""
+
+    backward_op = HardtanhBackward
+
+    @staticmethod
+    def forward(ctx, a, min_val=-1.0, max_val=1.0):
+        ctx.params = {"min_val": min_val, "max_val": max_val}
+        return xp.clip(a, min_val, max_val).astype(a.dtype, copy=False)
+
+
+class LeakyRelu(_Activation):
+    """self: leaky_relu_backward(grad, self, negative_slope)  (grad where self > 0,
+    grad * negative_slope elsewhere)"""
+
+    backward_op = LeakyReluBackward
+
+    @staticmethod
+    def forward(ctx, a, negative_slope=0.01):
+        ctx.params = {"negative_slope": negative_slope}
+        return xp.where(a > 0, a, a * negative_slope).astype(a.dtype, copy=False)
+
+
+class Elu(_Activation):
+    """self: elu_backward(grad, self)  (grad * scale where self > 0, else
+    grad * alpha * scale * exp(self); elu, and selu with its constants)"""
+
+    backward_op = EluBackward
+
+    @staticmethod
+    def forward(ctx, a, alpha=1.0, scale=1.0):
+        ctx.params = {"alpha": alpha, "scale": scale}
+        negative = alpha * xp.expm1(xp.minimum(a, 0))
+        return (scale * xp.where(a > 0, a, negative)).astype(a.dtype, copy=False)
+
+
+class Gelu(_ParametrizedUnary):
+    """exact: self: grad * (Phi(self) + self * phi(self));  'tanh': derivative of the tanh form"""
+
+    @staticmethod
+    def forward(ctx, a, approximate="none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"approximate argument must be either none or tanh, got "
+                             f"{approximate!r}")
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            inner = math.sqrt(2 / math.pi) * (a + 0.044715 * a ** 3)
+            return (0.5 * a * (1 + xp.tanh(inner))).astype(a.dtype, copy=False)
+        return (0.5 * a * (1 + _erf_array(a / math.sqrt(2)))).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def derivative(ctx, grad, a):
+        if ctx.approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            t = tanh(k * (a + 0.044715 * a * a * a))
+            return grad * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * k * (1 + 3 * 0.044715 * a * a))
+        cdf = 0.5 * (1 + erf(a * (1 / math.sqrt(2))))
+        pdf = exp(a * a * -0.5) * (1 / math.sqrt(2 * math.pi))
+        return grad * (cdf + a * pdf)
+
+
+class Softplus(_Activation):
+    """self: softplus_backward(grad, self)  (grad * sigmoid(beta * self), linear (grad) where
+    beta * self > threshold)"""
+
+    backward_op = SoftplusBackward
+
+    @staticmethod
+    def forward(ctx, a, beta=1.0, threshold=20.0):
+        ctx.params = {"beta": beta, "threshold": threshold}
+        scaled = a * beta
+        soft = xp.logaddexp(0, scaled) / beta
+        return xp.where(scaled > threshold, a, soft).astype(a.dtype, copy=False)
 
 
 # -- two-input elementwise -----------------------------------------------------------------
@@ -1148,7 +981,7 @@ def _clamp_array(a, low, high):
     return result.astype(a.dtype, copy=False)
 
 
-class ClampScalar(Op):
+class ClampScalar(_Elementwise):
     """self: grad where min <= self <= max, else 0 (bounds included, as torch; nothing passes
     when min > max)"""
 
@@ -1165,6 +998,11 @@ class ClampScalar(Op):
         (a,) = ctx.saved_tensors
         return Where.apply(grad, 0.0, condition=_clamp_keeps(a._data, ctx.low, ctx.high))
 
+    @staticmethod
+    def jvp(ctx, inputs, output, tangent):
+        keeps = _clamp_keeps(inputs[0]._data, ctx.low, ctx.high)
+        return None if tangent is None else Where.apply(tangent, 0.0, condition=keeps)
+
 
 def _clamp_keeps(x, low, high):
     """Where clamp passes the gradient on to its input: low <= x <= high (torch)."""
@@ -1175,7 +1013,7 @@ def _clamp_keeps(x, low, high):
     return (x >= low) & (x <= high)
 
 
-class Clamp(Op):
+class Clamp(_Elementwise):
     """self: grad where min <= self <= max, else 0 (bounds included, as torch);
     min: grad where self < min and min < max;  max: grad where self > max or max < min.
     When min > max the result is max, and max gets the whole gradient (torch's
@@ -1189,74 +1027,93 @@ class Clamp(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        a, low, high = ctx.saved_tensors
-        x = a._data
-        low = low._data if isinstance(low, Tensor) else low
-        high = high._data if isinstance(high, Tensor) else high
         needs = ctx.needs_input_grad
-        grad_self = grad_low = grad_high = None
-        if needs[0]:
-            grad_self = Where.apply(grad, 0.0, condition=_clamp_keeps(x, low, high))
-        if needs[1]:
-            low_wins = x < low if high is None else (x < low) & (low < high)
-            grad_low = Where.apply(grad, 0.0, condition=low_wins)
-        if needs[2]:
-            high_wins = x > high if low is None else (x > high) | (high < low)
-            grad_high = Where.apply(grad, 0.0, condition=high_wins)
-        return grad_self, grad_low, grad_high
+        return _clamp_terms([grad if need else None for need in needs], *ctx.saved_tensors)
+
+    @staticmethod
+    def jvp(ctx, inputs, output, *tangents):
+        return _total(*_clamp_terms(tangents, *inputs))
 
 
-class Maximum(Op):
-    """self: grad where self > other, grad / 2 on ties, 0 where self < other;  other: the
-    mirror image (torch's formula: where either is NaN, both get grad)"""
+def _clamp_terms(grads, a, low, high) -> tuple:
+    """Clamp's derivatives with respect to self, min and max, scaling ``grads`` (gradients or
+    tangents); None where one is None."""
+    x = a._data
+    low = low._data if isinstance(low, Tensor) else low
+    high = high._data if isinstance(high, Tensor) else high
+    grad_self, grad_low, grad_high = grads
+    if grad_self is not None:
+        grad_self = Where.apply(grad_self, 0.0, condition=_clamp_keeps(x, low, high))
+    if grad_low is not None:
+        low_wins = x < low if high is None else (x < low) & (low < high)
+        grad_low = Where.apply(grad_low, 0.0, condition=low_wins)
+    if grad_high is not None:
+        high_wins = x > high if low is None else (x > high) | (high < low)
+        grad_high = Where.apply(grad_high, 0.0, condition=high_wins)
+    return grad_self, grad_low, grad_high
+
+
+class _Extremum(_Elementwise):
+    """maximum and minimum. self: grad where self wins, grad / 2 on ties, 0 where it
+    ``loses``;  other: the mirror image (torch's formula: where either is NaN, both get grad)"""
 
     saved_inputs = (0, 1)
+    loses = None  # the ufunc telling where its first operand loses to its second
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return _tie_split(_needed(grad, ctx.needs_input_grad), a, b, ctx.loses)
+
+    @staticmethod
+    def jvp(ctx, inputs, output, tangent_a, tangent_b):
+        return _total(*_tie_split((tangent_a, tangent_b), *inputs, ctx.loses))
+
+
+class Maximum(_Extremum):
+    """self: grad where self > other, grad / 2 on ties, 0 where self < other; other: mirrored"""
+
+    loses = xp.less
 
     @staticmethod
     def forward(ctx, a, b):
         return xp.maximum(a, b)
 
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        return _tie_split(grad, a, b, ctx.needs_input_grad, xp.less)
 
+class Minimum(_Extremum):
+    """self: grad where self < other, grad / 2 on ties, 0 where self > other; other: mirrored"""
 
-class Minimum(Op):
-    """self: grad where self < other, grad / 2 on ties, 0 where self > other;  other: the
-    mirror image (torch's formula: where either is NaN, both get grad)"""
-
-    saved_inputs = (0, 1)
+    loses = xp.greater
 
     @staticmethod
     def forward(ctx, a, b):
         return xp.minimum(a, b)
 
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        return _tie_split(grad, a, b, ctx.needs_input_grad, xp.greater)
+
+def _needed(grad, needs) -> tuple:
+    """``grad`` for each input that needs a gradient, None for the others."""
+    return tuple(grad if need else None for need in needs)
 
 
-def _tie_split(grad, a, b, needs, loses):
-    """Gradients of maximum/minimum: an operand gets 0 where it ``loses`` to the other, half
-    on ties, all of grad elsewhere (torch: where(self == other, grad / 2, grad)
-    .masked_fill_(self loses, 0))."""
+def _tie_split(grads, a, b, loses):
+    """Derivatives of maximum/minimum, scaling ``grads`` (one gradient or tangent per operand,
+    or None): an operand gets 0 where it ``loses`` to the other, half on ties, all of it
+    elsewhere (torch: where(self == other, grad / 2, grad).masked_fill_(self loses, 0))."""
     a_data, b_data = a._data, b._data
-    dtype = grad._data.dtype
     tie = a_data == b_data
-    grads = []
-    for needed, mine, theirs in ((needs[0], a_data, b_data), (needs[1], b_data, a_data)):
-        if needed:
-            share = xp.where(tie, 0.5, xp.where(loses(mine, theirs), 0.0, 1.0)).astype(dtype)
-            grads.append(MulConstant.apply(grad, factor=share))
-        else:
-            grads.append(None)
-    return tuple(grads)
+    results = []
+    for grad, mine, theirs in ((grads[0], a_data, b_data), (grads[1], b_data, a_data)):
+        if grad is not None:
+            share = xp.where(tie, 0.5, xp.where(loses(mine, theirs), 0.0, 1.0))
+            grad = MulConstant.apply(grad, factor=share.astype(grad._data.dtype))
+        results.append(grad)
+    return tuple(results)
 
 
-class Where(Op):
+class Where(_Elementwise):
     """input: grad where condition, else 0;  other: grad where not condition"""
+
+    linear = True
 
     @staticmethod
     def forward(ctx, a, b, condition):
@@ -1271,7 +1128,7 @@ class Where(Op):
                 Where.apply(0.0, grad, condition=condition) if needs[1] else None)
 
 
-class Lerp(Op):
+class Lerp(_Elementwise):
     """start: grad * (1 - weight);  end: grad * weight;  weight: grad * (end - start)"""
 
     saved_inputs = (0, 1, 2)
@@ -1288,9 +1145,18 @@ class Lerp(Op):
                 grad * weight if needs[1] else None,
                 grad * (end - start) if len(needs) > 2 and needs[2] else None)
 
+    @staticmethod
+    def jvp(ctx, inputs, output, tangent_start, tangent_end, tangent_weight):
+        start, end, weight = inputs
+        return _total(None if tangent_start is None else tangent_start * (1 - weight),
+                      None if tangent_end is None else tangent_end * weight,
+                      None if tangent_weight is None else tangent_weight * (end - start))
 
-class ToCopy(Op):
+
+class ToCopy(_Elementwise):
     """self: grad.to(self.dtype)   (named as torch's grad_fn for .to()/.float(): ToCopyBackward0)"""
+
+    linear = True  # between floating dtypes (an integer result has no tangent)
 
     @staticmethod
     def forward(ctx, a, np_dtype, copy=False):
@@ -1299,7 +1165,7 @@ class ToCopy(Op):
 
     @staticmethod
     def backward(ctx, grad):
-        if ctx.source_dtype.kind != "f":
+        if not is_floating_point(ctx.source_dtype):
             return None
         return cast(grad, _dtype.from_numpy_dtype(ctx.source_dtype))
 
@@ -1307,8 +1173,10 @@ class ToCopy(Op):
 Cast = ToCopy
 
 
-class Clone(Op):
+class Clone(_Elementwise):
     """self: grad"""
+
+    linear = True
 
     @staticmethod
     def forward(ctx, a, order="K"):
@@ -1331,7 +1199,9 @@ def add(input, other, *, alpha=1):
 
 
 def _is_bool(x) -> bool:
-    return isinstance(x, (bool, xp.bool_)) or (isinstance(x, Tensor) and x._data.dtype == xp.bool_)
+    if isinstance(x, Tensor):
+        return is_bool(x._data.dtype)
+    return isinstance(x, bool) or (is_scalar(x) and is_bool(x.dtype))
 
 
 def sub(input, other, *, alpha=1):
@@ -1368,9 +1238,9 @@ def div(input, other, *, rounding_mode: str | None = None):
 def _integer_division_operands(op_name: str, kernel: str, input, other) -> list:
     """The promoted operands of a rounding division; refuses bool and integer division by 0."""
     (a, b), target = promote(input, other, op_name=op_name)
-    if target.kind == "b":
+    if is_bool(target):
         raise NotImplementedError(f"\"{kernel}_cpu\" not implemented for 'Bool'")
-    if target.kind in "iu" and xp.any(xp.asarray(b._data if isinstance(b, Tensor) else b) == 0):
+    if is_integral(target) and xp.any(xp.asarray(b._data if isinstance(b, Tensor) else b) == 0):
         raise RuntimeError(f"ZeroDivisionError: integer division by zero in {kernel}")
     return [a, b]
 
@@ -1384,9 +1254,9 @@ def floor_divide(input, other):
 def remainder(input, other):
     """Python-style remainder (the sign of the divisor)."""
     (a, b), target = promote(input, other, op_name="remainder")
-    if target.kind == "b":
+    if is_bool(target):
         raise NotImplementedError("\"remainder_cpu\" not implemented for 'Bool'")
-    if target.kind in "iu" and xp.any(xp.asarray(b._data if isinstance(b, Tensor) else b) == 0):
+    if is_integral(target) and xp.any(xp.asarray(b._data if isinstance(b, Tensor) else b) == 0):
         raise RuntimeError("ZeroDivisionError: integer remainder by zero in remainder")
     return Remainder.apply(a, b)
 
@@ -1400,16 +1270,16 @@ def fmod(input, other):
 def pow(input, exponent):
     """``input ** exponent``; a Python number exponent keeps a float tensor's dtype."""
     if isinstance(input, Tensor) and type(exponent) in (int, float) and \
-            input._data.dtype.kind == "f":
+            is_floating_point(input._data.dtype):
         return Pow.apply(input, exponent=exponent)
-    if isinstance(input, Tensor) and input._data.dtype.kind in "iub":
+    if isinstance(input, Tensor) and is_integral(input._data.dtype, include_bool=True):
         if type(exponent) is int and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        if isinstance(exponent, bool) and input._data.dtype == xp.bool_:
+        if isinstance(exponent, bool) and is_bool(input._data.dtype):
             # torch keeps bool ** Python bool in bool: x ** True is x, x ** False is all True
-            return _untracked(xp.logical_or(input._data, not exponent), input)
+            return LogicalOr.apply(input, not exponent)
     (a, b), target = promote(input, exponent, op_name="pow")
-    if target.kind == "b":
+    if is_bool(target):
         raise NotImplementedError("\"pow\" not implemented for 'Bool'")
     if not isinstance(b, Tensor):
         return Pow.apply(a, exponent=b)
@@ -1420,7 +1290,7 @@ def pow(input, exponent):
 
 def neg(input: Tensor) -> Tensor:
     expect_tensor(input, "neg")
-    if input._data.dtype == xp.bool_:
+    if is_bool(input._data.dtype):
         raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
                            "you are trying to invert a mask, use the `~` or `logical_not()` "
                            "operator instead.")
@@ -1435,7 +1305,8 @@ def _unary(op_class):
     def function(input: Tensor) -> Tensor:
         return _floating_unary(op_class, input)
     function.__name__ = op_class.__name__.lower()
-    function.__doc__ = f"Elementwise {function.__name__}. Derivative: {op_class.__doc__}"
+    function.__doc__ = f"Elementwise {function.__name__} (integer inputs in the default float " \
+                       f"dtype); its derivative is the row {op_class.__name__!r} of the table."
     return function
 
 
@@ -1464,7 +1335,7 @@ erf = _unary(Erf)
 
 def square(input: Tensor) -> Tensor:
     expect_tensor(input, "square")
-    if input._data.dtype == xp.bool_:
+    if is_bool(input._data.dtype):
         input = cast(input, _dtype.int64)
     return Square.apply(input)
 
@@ -1480,7 +1351,7 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
 
 def sign(input: Tensor) -> Tensor:
     expect_tensor(input, "sign")
-    if input._data.dtype == xp.bool_:
+    if is_bool(input._data.dtype):
         return input.clone()
     return Sign.apply(input)
 
@@ -1488,7 +1359,7 @@ def sign(input: Tensor) -> Tensor:
 def _keep_integers(op_class):
     def function(input: Tensor, **kwargs) -> Tensor:
         expect_tensor(input, function.__name__)
-        if input._data.dtype.kind != "f":
+        if not is_floating_point(input._data.dtype):
             return input.clone()  # rounding an integer tensor gives it back, as torch
         return op_class.apply(input, **kwargs)
     function.__name__ = op_class.__name__.lower()
@@ -1504,7 +1375,7 @@ trunc = _keep_integers(Trunc)
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:
     """Round half to even, optionally to ``decimals`` places."""
     expect_tensor(input, "round")
-    if input._data.dtype.kind != "f":
+    if not is_floating_point(input._data.dtype):
         return input.clone()
     return Round.apply(input, decimals=decimals)
 
@@ -1512,7 +1383,7 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:
 def relu(input: Tensor) -> Tensor:
     """``max(input, 0)``; the derivative at 0 is 0, as torch."""
     expect_tensor(input, "relu")
-    if input._data.dtype == xp.bool_:
+    if is_bool(input._data.dtype):
         raise RuntimeError("relu is not implemented for bool tensors")
     return Relu.apply(input)
 
@@ -1521,9 +1392,9 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tens
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
                          f"({max_val})")
-    if isinstance(input, Tensor) and input._data.dtype.kind in "iub":
+    if isinstance(input, Tensor) and is_integral(input._data.dtype, include_bool=True):
         # as torch: integer inputs keep their dtype (the bounds truncated), bool is refused
-        if input._data.dtype.kind == "b":
+        if is_bool(input._data.dtype):
             raise RuntimeError("Bool inputs not supported for hardtanh")
         return clamp(input, int(min_val), int(max_val))
     return _floating_unary(Hardtanh, input, min_val=min_val, max_val=max_val)
@@ -1603,10 +1474,10 @@ def where(condition, input=None, other=None):
     indices of the true elements (as ``nonzero(as_tuple=True)``)."""
     if input is None and other is None:
         expect_tensor(condition, "where", "condition")
-        from leafgrad.ops.indexing import nonzero
-        return nonzero(condition, as_tuple=True)
+        # the Tensor method (indexing's nonzero), not an import: indexing imports this module
+        return condition.nonzero(as_tuple=True)
     mask = condition._data if isinstance(condition, Tensor) else xp.asarray(condition)
-    if mask.dtype != xp.bool_:
+    if not is_bool(mask.dtype):
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {_dtype.from_numpy_dtype(mask.dtype)}")
     _check_shapes("where", mask, input, other)
@@ -1635,84 +1506,96 @@ def clone(input: Tensor, *, memory_format=None) -> Tensor:
     return Clone.apply(input)
 
 
-# -- comparisons and logic (no gradient) ---------------------------------------------------
-def _untracked(array, *sources) -> Tensor:
-    """A result that records no graph (a comparison, argmax, isnan ...): volatile when one of
-    its sources is, as every result computed from a volatile tensor (C4)."""
-    result = _wrap(array, False)
-    for source in sources:
-        if isinstance(source, Tensor) and source._why_no_grad == "volatile":
-            result._why_no_grad = "volatile"
-            break
-    return result
+# -- comparisons and logic: ops whose results never carry gradients -------------------------
+def no_gradient(name: str, ufunc) -> type:
+    """The Op class of an elementwise ``ufunc`` whose bool or integer result never carries
+    gradients (``differentiable = False``): it goes through Op.apply untracked, and its result
+    is volatile when an input is."""
+    def forward(ctx, *arrays):
+        return xp.asarray(ufunc(*arrays))  # an array, also for 0-dim inputs
+
+    namespace = {"__doc__": f"``{ufunc.__name__}``, elementwise (no gradient)",
+                 "__module__": __name__, "__qualname__": name, "forward": staticmethod(forward),
+                 "differentiable": False}
+    return type(_Elementwise)(name, (_Elementwise,), namespace)
 
 
-def _compare(ufunc, name):
+Eq = no_gradient("Eq", xp.equal)
+Ne = no_gradient("Ne", xp.not_equal)
+Lt = no_gradient("Lt", xp.less)
+Le = no_gradient("Le", xp.less_equal)
+Gt = no_gradient("Gt", xp.greater)
+Ge = no_gradient("Ge", xp.greater_equal)
+LogicalAnd = no_gradient("LogicalAnd", xp.logical_and)
+LogicalOr = no_gradient("LogicalOr", xp.logical_or)
+LogicalXor = no_gradient("LogicalXor", xp.logical_xor)
+LogicalNot = no_gradient("LogicalNot", xp.logical_not)
+BitwiseAnd = no_gradient("BitwiseAnd", xp.bitwise_and)
+BitwiseOr = no_gradient("BitwiseOr", xp.bitwise_or)
+BitwiseXor = no_gradient("BitwiseXor", xp.bitwise_xor)
+BitwiseNot = no_gradient("BitwiseNot", xp.invert)
+IsNan = no_gradient("IsNan", xp.isnan)
+IsInf = no_gradient("IsInf", xp.isinf)
+IsFinite = no_gradient("IsFinite", xp.isfinite)
+
+
+def _compare(op_class, name):
     def function(input, other):
         (a, b), _ = promote(input, other, op_name=name)
-        a_data = a._data if isinstance(a, Tensor) else a
-        b_data = b._data if isinstance(b, Tensor) else b
-        return _untracked(xp.asarray(ufunc(a_data, b_data)), input, other)
+        return op_class.apply(a, b)
     function.__name__ = name
     function.__doc__ = f"Elementwise ``{name}`` as a bool tensor (not differentiable)."
     return function
 
 
-eq = _compare(xp.equal, "eq")
-ne = _compare(xp.not_equal, "ne")
-lt = _compare(xp.less, "lt")
-le = _compare(xp.less_equal, "le")
-gt = _compare(xp.greater, "gt")
-ge = _compare(xp.greater_equal, "ge")
-logical_and = _compare(xp.logical_and, "logical_and")
-logical_or = _compare(xp.logical_or, "logical_or")
-logical_xor = _compare(xp.logical_xor, "logical_xor")
+eq = _compare(Eq, "eq")
+ne = _compare(Ne, "ne")
+lt = _compare(Lt, "lt")
+le = _compare(Le, "le")
+gt = _compare(Gt, "gt")
+ge = _compare(Ge, "ge")
+logical_and = _compare(LogicalAnd, "logical_and")
+logical_or = _compare(LogicalOr, "logical_or")
+logical_xor = _compare(LogicalXor, "logical_xor")
 
 
-def _integral_bitwise(ufunc, name):
+def _integral_bitwise(op_class, name):
     def function(input, other):
         (a, b), target = promote(input, other, op_name=name)
-        if target.kind == "f":
+        if is_floating_point(target):
             dtype_name = _dtype.from_numpy_dtype(target).name.capitalize()
             raise RuntimeError(f"\"{name}_cpu\" not implemented for '{dtype_name}': bitwise ops "
                                f"need integer or bool tensors")
-        a_data = a._data if isinstance(a, Tensor) else a
-        b_data = b._data if isinstance(b, Tensor) else b
-        return _untracked(xp.asarray(ufunc(a_data, b_data)), input, other)
+        return op_class.apply(a, b)
     function.__name__ = name
     return function
 
 
-bitwise_and = _integral_bitwise(xp.bitwise_and, "bitwise_and")
-bitwise_or = _integral_bitwise(xp.bitwise_or, "bitwise_or")
-bitwise_xor = _integral_bitwise(xp.bitwise_xor, "bitwise_xor")
+bitwise_and = _integral_bitwise(BitwiseAnd, "bitwise_and")
+bitwise_or = _integral_bitwise(BitwiseOr, "bitwise_or")
+bitwise_xor = _integral_bitwise(BitwiseXor, "bitwise_xor")
 
 
 def bitwise_not(input: Tensor) -> Tensor:
     expect_tensor(input, "bitwise_not")
-    if input._data.dtype.kind == "f":
+    if is_floating_point(input._data.dtype):
         raise RuntimeError("bitwise_not is only defined for integer and bool tensors")
-    return _untracked(xp.invert(input._data), input)
+    return BitwiseNot.apply(input)
 
 
-def logical_not(input: Tensor) -> Tensor:
-    expect_tensor(input, "logical_not")
-    return _untracked(xp.logical_not(input._data), input)
+def _test(op_class, name):
+    def function(input: Tensor) -> Tensor:
+        expect_tensor(input, name)
+        return op_class.apply(input)
+    function.__name__ = name
+    function.__doc__ = f"Elementwise ``{name}`` as a bool tensor (not differentiable)."
+    return function
 
 
-def isnan(input: Tensor) -> Tensor:
-    expect_tensor(input, "isnan")
-    return _untracked(xp.isnan(input._data), input)
-
-
-def isinf(input: Tensor) -> Tensor:
-    expect_tensor(input, "isinf")
-    return _untracked(xp.isinf(input._data), input)
-
-
-def isfinite(input: Tensor) -> Tensor:
-    expect_tensor(input, "isfinite")
-    return _untracked(xp.isfinite(input._data), input)
+logical_not = _test(LogicalNot, "logical_not")
+isnan = _test(IsNan, "isnan")
+isinf = _test(IsInf, "isinf")
+isfinite = _test(IsFinite, "isfinite")
 
 
 # NumPy-style aliases that torch also provides
@@ -1728,7 +1611,7 @@ def _operator(function):
         try:
             return function(self, other)
         except TypeError:
-            if isinstance(other, _OPERAND_TYPES):
+            if _is_operand(other):
                 raise
             return NotImplemented
     method.__name__ = function.__name__
@@ -1757,7 +1640,7 @@ def _binary_operator(op_class, function, reflected: bool = False):
         try:
             return function(other, self) if reflected else function(self, other)
         except TypeError:
-            if isinstance(other, _OPERAND_TYPES):
+            if _is_operand(other):
                 raise
             return NotImplemented
     return method
@@ -1768,7 +1651,7 @@ def _reflected(function):
         try:
             return function(other, self)
         except TypeError:
-            if isinstance(other, _OPERAND_TYPES):
+            if _is_operand(other):
                 raise
             return NotImplemented
     return method
@@ -1786,8 +1669,8 @@ def _inplace(function, name):
 def _logical_or_bitwise(bitwise, logical):
     def method(self, other):
         other = _as_operand(other)
-        self_bool = self._data.dtype == xp.bool_
-        other_bool = other._data.dtype == xp.bool_ if isinstance(other, Tensor) else \
+        self_bool = is_bool(self._data.dtype)
+        other_bool = is_bool(other._data.dtype) if isinstance(other, Tensor) else \
             isinstance(other, bool)
         return logical(self, other) if self_bool and other_bool else bitwise(self, other)
     return method
@@ -1805,7 +1688,7 @@ def _fill(self: Tensor, value, op_name: str = "fill_") -> Tensor:
                                direct=lambda array: array.fill(value))
 
 
-class Fill(Op):
+class Fill(_Elementwise):
     """self: 0 (every element is replaced)"""
 
     @staticmethod
@@ -1815,6 +1698,10 @@ class Fill(Op):
     @staticmethod
     def backward(ctx, grad):
         return grad * 0
+
+    @staticmethod
+    def jvp(ctx, inputs, output, tangent):
+        return None if tangent is None else _zeros_like(output)
 
 
 def _copy(self: Tensor, src, non_blocking: bool = False) -> Tensor:
@@ -1832,7 +1719,11 @@ def _copy(self: Tensor, src, non_blocking: bool = False) -> Tensor:
 
 
 class _CopyFrom(Op):
-    """self: 0;  src: grad (summed over broadcast dims by the engine)"""
+    """self: 0;  src: grad (summed over broadcast dims by the engine). Not batched by the
+    elementwise rule: the result takes the destination's shape, which a batched source
+    would not fit."""
+
+    linear = True  # in the source (the destination's values are discarded)
 
     @staticmethod
     def forward(ctx, destination, source):
@@ -1878,7 +1769,7 @@ TENSOR_METHODS = {
     "__rand__": _operator(_logical_or_bitwise(bitwise_and, logical_and)),
     "__ror__": _operator(_logical_or_bitwise(bitwise_or, logical_or)),
     "__rxor__": _operator(_logical_or_bitwise(bitwise_xor, logical_xor)),
-    "__invert__": lambda self: logical_not(self) if self._data.dtype == xp.bool_
+    "__invert__": lambda self: logical_not(self) if is_bool(self._data.dtype)
     else bitwise_not(self),
     "fill_": _fill, "zero_": _zero, "copy_": _copy,
 }

@@ -75,6 +75,8 @@ RECORDS = [
     OpInfo("add_alpha", op=method("add", alpha=2.5), ref=method("add", alpha=2.5),
            samples=binary()),
     OpInfo("sub", **same("sub"), samples=binary()),
+    OpInfo("sub_alpha", op=method("sub", alpha=2.5), ref=method("sub", alpha=2.5),
+           samples=binary()),
     OpInfo("mul", **same("mul"), samples=binary()),
     OpInfo("div", **same("div"), samples=binary(other_low=0.5, other_high=2.0)),
     OpInfo("operator_radd", op=lambda m, x: 1.5 + x, ref=lambda m, x: 1.5 + x,
@@ -167,6 +169,9 @@ RECORDS = [
     OpInfo("trunc", **same("trunc"), samples=unary(), gradgradcheck=False,
            notes=_STEP),
     OpInfo("clone", **same("clone"), samples=unary()),
+    OpInfo("fill_", op=lambda m, x: (x * 1).fill_(1.5), ref=lambda m, x: (x * 1).fill_(1.5),
+           samples=unary(), gradgradcheck=False,
+           notes="a constant result: its zero first derivative has no second derivative"),
     OpInfo("to_float32", op=lambda m, x: x.to(m.float32).double(),
            ref=lambda m, x: x.to(m.float32).double(), samples=unary(), gradcheck=False,
            notes="float32 rounding makes finite differences meaningless; values and "
