@@ -1459,12 +1459,22 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:
 clip = clamp
 
 
+def _tensor_operands(op_name: str, input, other) -> None:
+    """torch's check for ops whose operands must both be tensors (maximum, minimum)."""
+    for position, (name, value) in enumerate((("input", input), ("other", other))):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{op_name}(): argument '{name}' (position {position + 1}) must be "
+                            f"Tensor, not {type(value).__name__}")
+
+
 def maximum(input: Tensor, other: Tensor) -> Tensor:
+    _tensor_operands("maximum", input, other)
     (a, b), _ = promote(input, other, op_name="maximum")
     return Maximum.apply(a, b)
 
 
 def minimum(input: Tensor, other: Tensor) -> Tensor:
+    _tensor_operands("minimum", input, other)
     (a, b), _ = promote(input, other, op_name="minimum")
     return Minimum.apply(a, b)
 

@@ -116,3 +116,14 @@ def test_module_with_a_junk_input(name, junk):
         warnings.simplefilter("ignore")
         with pytest.raises(ALLOWED):
             module(*args)
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_maximum_and_minimum_take_tensors_only_as_torch(name):
+    torch = pytest.importorskip("torch")
+    for make in (lambda m: (m.ones(2), 2.0), lambda m: (3, m.ones(2))):
+        with pytest.raises(TypeError) as ours:
+            getattr(leafgrad, name)(*make(leafgrad))
+        with pytest.raises(TypeError) as reference:
+            getattr(torch, name)(*make(torch))
+        assert str(ours.value) == str(reference.value)
