@@ -120,7 +120,6 @@ def execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph:
                 input_grads = step(node, grads)
                 if input_grads is None:
                     input_grads = (None,) * len(node._edges)
-                grads = None  # (a leaf can then tell whether anything else holds its gradient)
                 for edge, gradient in zip(node._edges, input_grads):
                     if edge is None:
                         continue
@@ -135,7 +134,9 @@ def execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph:
                     if gradient is not None:
                         pending = _with_gradient(pending, child, edge.output_nr, gradient)
                     ready.append((child, pending))
-                input_grads = gradient = pending = None
+                # drop this node's references before the next runs (a leaf's first .grad may
+                # take an array nothing else holds: _fast.take_gradient counts references)
+                grads = input_grads = gradient = pending = None
         finally:
             STATE.enabled = prev_mode
     return run.results
