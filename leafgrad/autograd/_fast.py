@@ -8,7 +8,7 @@ from ``python -m benchmarks`` and micro-timings on the 2-core development machin
    wrapped by hand (tiny chain of 1000 ops: 3.0 ms instead of 4.1 ms).
 2. ``binary_operator``: ``+ - * /`` with a Python number or a same-dtype tensor, the op's parts
    looked up once (a further 0.3 ms on the tiny chain).
-3. Array mode (``ArrayRunner``): without ``create_graph`` gradients travel as raw arrays, and
+3. Array mode (``array_step``): without ``create_graph`` gradients travel as raw arrays, and
    formulas marked ``array_backward`` run on them (no Tensor per gradient); the engine's common
    node (built-in op, one output, no hooks) runs inline (tiny chain backward 2.1 -> 1.2 ms; MLP
    step 7%).
@@ -40,7 +40,7 @@ from leafgrad.autograd.dispatch import (
     wrap_recorded_outputs,
     wrap_untracked,
 )
-from leafgrad.autograd.graph import SavedConstant, SavedInput, SavedOutput, unpack
+from leafgrad.autograd.graph import Edge, SavedConstant, SavedInput, SavedOutput, unpack
 
 __all__ = ["enabled", "set_enabled"]
 
@@ -80,6 +80,7 @@ def set_enabled(flag: bool) -> None:
 
 
 _new = object.__new__
+_new_tuple = tuple.__new__
 
 
 # -- 1. recording ------------------------------------------------------------------------------
@@ -151,17 +152,36 @@ def binary_operator(op):
         return lambda a, b, b_is_tensor: apply(a, b)
 
     def apply_binary(a: Tensor, b, b_is_tensor: bool):
-        if not SWITCH.operators or MODES_USED.ever or a._base is not None or \
+        if not SWITCH.operators or MODES_USED.ever and (STATE.modes or STATE.mode_depth) or \
+                a._base is not None or \
                 a._why_no_grad is not None or not STATE.enabled or \
                 b_is_tensor and (b._base is not None or b._why_no_grad is not None):
             return apply(a, b)
         ctx = _new(node_class)
         out = forward(ctx, a._data, b._data if b_is_tensor else b)
-        ctx._edges = edges = (edge_of(a) if a._requires_grad else None,
-                              edge_of(b) if b_is_tensor and b._requires_grad else None)
+        if a._requires_grad:  # edge_of(a), inline
+            fn = a._grad_fn
+            data = a._data
+            edge = _new_tuple(Edge, (a._grad_accumulator() if fn is None else fn, a._output_nr,
+                                     data.shape, data.dtype))
+        else:
+            edge = None
+        ctx._edges = edges = (edge, edge_of(b) if b_is_tensor and b._requires_grad else None)
         if saves:
             ctx._saved = saved_entries(op, (a, b), edges)
-        return recorded_result(out, ctx)
+        # the result, built in place: a floating tensor with a number or a tensor of its
+        # dtype gives a floating (differentiable) result
+        if type(out) is not ndarray:
+            out = xp.asarray(out)  # NumPy gives 0-d results as scalars
+        result = _new(Tensor)
+        result._data = out
+        result._output_nr = 0
+        result._version_counter = [0]
+        result._why_no_grad = None
+        result._grad = None
+        result._requires_grad = True
+        result._grad_fn = ctx
+        return result
     return apply_binary
 
 
@@ -202,83 +222,85 @@ def saved_arrays(node) -> tuple:
 
 
 def use_array_mode(create_graph: bool) -> bool:
-    """Whether a backward pass may move its gradients as arrays (see ArrayRunner)."""
+    """Whether a backward pass may move its gradients as arrays (see array_step)."""
     return SWITCH.array_mode and not create_graph and not (MODES_USED.ever and STATE.modes)
 
 
-class ArrayRunner:
-    """Runs the nodes of a backward pass without ``create_graph`` on raw-array gradients.
-
-    ``reference`` is the engine's Tensor-path step, ``step(node, grads) -> per-edge gradients``;
-    it runs every node that is not a plain built-in op (hooks, several outputs, custom
-    Functions, leaves), with the arrays wrapped around it.
-    """
-
-    def __init__(self, reference, plain: bool, retain_graph: bool, conform) -> None:
-        self.reference = reference
-        self.plain = plain  # no node needs skipping (autograd.grad's pruning)
-        self.retain_graph = retain_graph
-        self.conform = conform  # (tensor gradient, edge, node, index) -> tensor
-
-    def step(self, node, grads):
+def run_array_pass(ready: list, dependencies: dict, buffers: dict, engine, plain: bool,
+                   retain_graph: bool) -> None:
+    """The engine's loop (``engine.execute``, step 2) for a backward pass without
+    ``create_graph``, with the gradients as raw arrays and the common node inlined: a built-in
+    op with one output and no hooks runs its formula on the arrays when it is
+    ``array_backward`` (saved tensors unpacked to arrays through an ArrayContext), else on
+    wrapped Tensors; its results are checked against their edges in the delivery loop. Every
+    other node (hooks, several outputs, custom Functions, leaves, and all of them when ``plain``
+    is False: autograd.grad's pruning) takes the engine's Tensor-path step, with the arrays
+    wrapped around it. ``engine`` gives the engine's own helpers: ``step``, ``conform``,
+    ``one_per_edge`` and ``with_gradient``."""
+    reference, conform = engine.step, engine.conform
+    one_per_edge, with_gradient = engine.one_per_edge, engine.with_gradient
+    while ready:
+        node, grads = ready.pop()
+        edges = node._edges
         if grads is None:
-            return None
-        if not (self.plain and node._plain):
-            return self._wrapped(node, grads)
-        if not node.array_backward:
-            input_grads = node.backward(node, _wrap_gradient(grads))
-            input_grads = _arrays_of(input_grads, node)
-        elif node._saved:
-            context = _new(ArrayContext)
-            context.node = node
-            context.saved_tensors = saved_arrays(node)
-            input_grads = node.backward(context, grads)
+            input_grads = (None,) * len(edges)
+        elif not (plain and node._plain):
+            input_grads = _wrapped(reference, node, grads, len(edges))
         else:
-            input_grads = node.backward(node, grads)
-        if not self.retain_graph:
-            if node._saved:
-                node._saved = None
-                node._freed = True
-                node._plain = False
-            if node._stashed:
-                node._release()
-        if type(input_grads) is not tuple:
-            input_grads = (input_grads,)
-        edges = node._edges
-        if len(input_grads) == len(edges):  # the common case: arrays of the inputs' kinds
-            for gradient, edge in zip(input_grads, edges):
-                if edge is not None and gradient is not None and (
-                        type(gradient) is not ndarray or gradient.shape != edge[2] or
-                        gradient.dtype is not edge[3]):
-                    break
+            if not node.array_backward:
+                input_grads = _arrays_of(node.backward(node, _wrap_gradient(grads)))
+            elif node._saved:
+                context = _new(ArrayContext)
+                context.node = node
+                context.saved_tensors = saved_arrays(node)
+                input_grads = node.backward(context, grads)
             else:
-                return input_grads
-        return self.conformed(input_grads, node)
-
-    def _wrapped(self, node, grads):
-        grads = _wrap_gradient(grads) if node._output_meta is None else \
-            [_wrap_gradient(g) if g is not None else None for g in grads]
-        input_grads = self.reference(node, grads)
-        if input_grads is None:
-            return None
-        return tuple(g._data if isinstance(g, Tensor) else g for g in input_grads)
-
-    def conformed(self, input_grads, node) -> tuple:
-        edges = node._edges
-        if type(input_grads) is not tuple:
-            input_grads = (input_grads,)
-        if len(input_grads) != len(edges):
-            input_grads = input_grads[:len(edges)] + (None,) * (len(edges) - len(input_grads))
-        result = []
-        for index, (gradient, edge) in enumerate(zip(input_grads, edges)):
+                input_grads = node.backward(node, grads)
+            if not retain_graph:
+                if node._saved:
+                    node._saved = None
+                    node._freed = True
+                    node._plain = False
+                if node._stashed:
+                    node._release()
+            if type(input_grads) is not tuple or len(input_grads) != len(edges):
+                input_grads = one_per_edge(input_grads, len(edges))
+        for gradient, edge in zip(input_grads, edges):
+            if edge is None:
+                continue
             # (NumPy's dtypes are singletons: `is not` rules out the rare cast cheaply)
-            if edge is not None and gradient is not None and (
-                    type(gradient) is not ndarray or gradient.shape != edge.shape or
-                    gradient.dtype is not edge.dtype):
-                gradient = self.conform(_wrap(xp.asarray(gradient), False), edge, node,
-                                        index)._data
-            result.append(gradient)
-        return tuple(result)
+            if gradient is not None and (type(gradient) is not ndarray or
+                                         gradient.shape != edge[2] or
+                                         gradient.dtype is not edge[3]):
+                gradient = conform(_wrap(xp.asarray(gradient), False), edge, node,
+                                   _index_of(edge, edges))._data
+            child = edge[0]
+            remaining = dependencies[child] - 1
+            if remaining:
+                dependencies[child] = remaining
+                if gradient is not None:
+                    buffers[child] = with_gradient(buffers.get(child), child, edge[1], gradient)
+                continue
+            pending = buffers.pop(child, None)
+            if gradient is not None:
+                pending = with_gradient(pending, child, edge[1], gradient)
+            ready.append((child, pending))
+        # drop this node's references before the next runs (take_gradient counts them)
+        grads = input_grads = gradient = pending = None
+
+
+def _wrapped(reference, node, grads, count: int) -> tuple:
+    grads = _wrap_gradient(grads) if node._output_meta is None else \
+        [_wrap_gradient(g) if g is not None else None for g in grads]
+    input_grads = reference(node, grads)
+    if input_grads is None:
+        return (None,) * count
+    return tuple(g._data if isinstance(g, Tensor) else g for g in input_grads)
+
+
+def _index_of(edge, edges: tuple) -> int:
+    """Which input ``edge`` is (for error messages)."""
+    return next(index for index, candidate in enumerate(edges) if candidate is edge)
 
 
 def _wrap_gradient(array) -> Tensor:
@@ -287,7 +309,7 @@ def _wrap_gradient(array) -> Tensor:
     return tensor
 
 
-def _arrays_of(grads, node) -> tuple:
+def _arrays_of(grads) -> tuple:
     """A Tensor backward's results as arrays; anything else is left for the check of the
     engine's conform (which names the node)."""
     if type(grads) is not tuple:
@@ -296,14 +318,14 @@ def _arrays_of(grads, node) -> tuple:
 
 
 # -- 4. taking a leaf's first gradient ----------------------------------------------------------
-# References to an unshared gradient when take_gradient looks (array mode). Its wrapper: the
-# list the engine handed to the leaf's step, `gradient` in _accumulate and here, getrefcount's
-# argument; its array: the wrapper's, the engine loop's and ArrayRunner.step's `grads`,
-# `array` in _accumulate and here, getrefcount's argument; the array a view was made from: the
-# view's, `base`, the argument. (tests/autograd/test_engine.py checks both directions: taken
-# when unshared, never when anything else holds it.)
+# References to an unshared gradient when take_gradient looks (array mode). Its wrapper:
+# _wrapped's `grads`, `gradient` in _accumulate and here, getrefcount's argument; its array:
+# the wrapper's, run_array_pass's `grads`, `array` in _accumulate and here, getrefcount's
+# argument; the array a view was made from: the view's, `base`, the argument.
+# (tests/autograd/test_engine.py checks both ways: taken when unshared, and never when
+# anything else holds it, which a count one too high would allow.)
 _UNSHARED_TENSOR_REFERENCES = 4
-_UNSHARED_ARRAY_REFERENCES = 6
+_UNSHARED_ARRAY_REFERENCES = 5
 _UNSHARED_BASE_REFERENCES = 3
 
 

@@ -98,10 +98,8 @@ def execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph:
                     stack.append(child)
     if inputs is not None:
         run.needed = _needed_nodes(dependencies, run.targets, root_edges, accumulate)
-    step = run.step
-    if _fast.use_array_mode(create_graph):  # gradients as arrays between the nodes
-        step = _fast.ArrayRunner(run.step, run.needed is None, retain_graph, _conform).step
-        root_edges = [(key, g._data) for key, g in root_edges]
+    if _fast.use_array_mode(create_graph):
+        root_edges = [(key, g._data) for key, g in root_edges]  # gradients as arrays
 
     # 2. run each node once all edges into it have delivered: pending gradients per node are
     # the gradient itself for a node with one output, else one slot per output
@@ -115,9 +113,12 @@ def execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph:
     # derivative formulas meet inf * 0 and 0 / 0 at kinks, where torch gives nan silently
     with xp.errstate(all="ignore"):
         try:
+            if _fast.use_array_mode(create_graph):  # the same loop, specialized for arrays
+                _fast.run_array_pass(ready, dependencies, buffers, _EngineParts(run),
+                                     run.needed is None, retain_graph)
             while ready:
                 node, grads = ready.pop()
-                input_grads = step(node, grads)
+                input_grads = run.step(node, grads)
                 if input_grads is None:
                     input_grads = (None,) * len(node._edges)
                 for edge, gradient in zip(node._edges, input_grads):
@@ -140,6 +141,16 @@ def execute(roots: list, inputs: tuple | None, retain_graph: bool, create_graph:
         finally:
             STATE.enabled = prev_mode
     return run.results
+
+
+class _EngineParts:
+    """The engine's helpers that the fast loop of ``_fast.run_array_pass`` uses."""
+
+    def __init__(self, run: _Pass) -> None:
+        self.step = run.step
+        self.conform = _conform
+        self.one_per_edge = _one_per_edge
+        self.with_gradient = _with_gradient
 
 
 def _needed_nodes(dependencies: dict, targets: set, root_edges: list, run_targets: bool) -> set:
