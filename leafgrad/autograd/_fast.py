@@ -120,9 +120,10 @@ def record_op(op, args: tuple, kwargs: dict):
     return recorded_result(out, ctx)
 
 
-def recorded_result(out, ctx) -> Tensor:
+def recorded_result(out, ctx, differentiable: bool | None = None) -> Tensor:
     """The Tensor of a recorded op's single output, built in place rather than by ``_wrap``
-    and two more stores (the call and stores cost about 4% of a small op's forward)."""
+    and two more stores (the call and stores cost about 4% of a small op's forward);
+    ``differentiable`` when the caller knows (else: whether its dtype is)."""
     if type(out) is not ndarray:
         out = xp.asarray(out)  # NumPy gives 0-d results as scalars
     result = _new(Tensor)
@@ -131,7 +132,7 @@ def recorded_result(out, ctx) -> Tensor:
     result._version_counter = [0]
     result._why_no_grad = None
     result._grad = None
-    if is_differentiable(out.dtype):
+    if differentiable or differentiable is None and is_differentiable(out.dtype):
         result._requires_grad = True
         result._grad_fn = ctx
     else:
@@ -169,19 +170,8 @@ def binary_operator(op):
         ctx._edges = edges = (edge, edge_of(b) if b_is_tensor and b._requires_grad else None)
         if saves:
             ctx._saved = saved_entries(op, (a, b), edges)
-        # the result, built in place: a floating tensor with a number or a tensor of its
-        # dtype gives a floating (differentiable) result
-        if type(out) is not ndarray:
-            out = xp.asarray(out)  # NumPy gives 0-d results as scalars
-        result = _new(Tensor)
-        result._data = out
-        result._output_nr = 0
-        result._version_counter = [0]
-        result._why_no_grad = None
-        result._grad = None
-        result._requires_grad = True
-        result._grad_fn = ctx
-        return result
+        # a floating tensor with a number or a tensor of its dtype: a floating result
+        return recorded_result(out, ctx, True)
     return apply_binary
 
 
