@@ -1,26 +1,30 @@
 """Measured speed-ups of the recording and the engine, in one place, with a switch.
 
 Everything here computes exactly what the reference code computes (``dispatch.record_op``, the
-engine's Tensor path, ``views``); it only does it with fewer Python operations. The gains are
-from ``python -m benchmarks`` and micro-timings on the 2-core development machine (one thread):
+engine's Tensor loop, ``views``); it only does it with fewer Python operations. Each trick's
+gain is the step time with it on / off, from ``python benchmarks/compare_revisions.py .
+--other-env LEAFGRAD_FAST_PATHS_OFF=<trick>`` (each side in fresh processes, alternating; the
+2-core machine was shared, so small ratios are rough):
 
-1. ``record_op``: the recording of a built-in op in one pass over the arguments, the output
-   wrapped by hand (tiny chain of 1000 ops: 3.0 ms instead of 4.1 ms).
-2. ``binary_operator``: ``+ - * /`` with a Python number or a same-dtype tensor, the op's parts
-   looked up once (a further 0.3 ms on the tiny chain).
-3. Array mode (``array_step``): without ``create_graph`` gradients travel as raw arrays, and
-   formulas marked ``array_backward`` run on them (no Tensor per gradient); the engine's common
-   node (built-in op, one output, no hooks) runs inline (tiny chain backward 2.1 -> 1.2 ms; MLP
-   step 7%).
+1. ``record``: a built-in op recorded in one pass over its arguments (MLP step 0.93, two-net
+   0.87, LSTM 0.92).
+2. ``operators``: ``+ - * /`` with a Python number or a same-dtype tensor, the op's parts looked
+   up once and the result built inline (tiny chain 0.83).
+3. ``array_mode``: without ``create_graph`` gradients travel as raw arrays, formulas marked
+   ``array_backward`` run on them, and the common node runs inline in a copy of the engine's
+   loop (tiny chain 0.60, MLP 0.89, two-net 0.91).
 4. ``take_gradient``: a leaf's first ``.grad`` takes the incoming array when nothing else holds
-   it, instead of copying (linear layers' weight gradients; MLP step 5%).
-5. ``forward_stashes``: a node whose forward never names its ctx skips the search for stashed
-   arrays when released (no per-node ``__dict__``: 2% of the tiny chain).
-6. ``compute_from_old_value``: an in-place op copies the old value only when the graph keeps it
-   (reference counts tell), not always (``relu_``/``add_`` on activations: one copy fewer).
+   it, instead of copying (MLP 0.94, LSTM 0.87).
+5. ``stashes``: a node whose forward never names its ctx skips the search for stashed arrays
+   when released (tiny chain 0.87).
+6. ``inplace_copy``: an in-place op copies the old value only when the graph keeps it; no
+   workload records in-place ops, so its gain is memory: one copy of the tensor fewer (a
+   recorded ``relu_``-like op on a 2 MB tensor peaks at 2 MB instead of 4 MB,
+   ``tests/autograd/test_inplace.py``).
+All six together: tiny chain 0.46, MLP 0.85, two-net 0.53, conv net 0.97, LSTM 0.97.
 
 ``LEAFGRAD_REFERENCE_PATH=1`` in the environment, or :func:`set_enabled(False) <set_enabled>`,
-forces the reference path everywhere (CI runs the op and semantics tests both ways). The fast
+forces the reference path everywhere (the op and semantics tests run both ways). The fast
 paths also step aside whenever a dispatch mode (anomaly detection ...) is active.
 """
 from __future__ import annotations
