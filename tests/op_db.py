@@ -108,3 +108,29 @@ def all_records() -> list:
     for info in sorted(pkgutil.iter_modules(op_records.__path__), key=lambda i: i.name):
         records.extend(importlib.import_module(f"op_records.{info.name}").RECORDS)
     return records
+
+
+# -- running a record (shared by the generic op tests and the registry test) ---------------------
+def make_args(module, sample: Sample, dtype) -> list:
+    """Tensors of ``module`` (leafgrad or torch) for the sample's array arguments."""
+    args = []
+    for index, arg in enumerate(sample.args):
+        if isinstance(arg, np.ndarray):
+            array = arg.astype(dtype) if arg.dtype.kind == "f" else arg
+            tensor = module.tensor(array)
+            if arg.dtype.kind == "f" and index not in sample.no_grad:
+                tensor.requires_grad_(True)
+            args.append(tensor)
+        else:
+            args.append(arg)
+    return args
+
+
+def convert_kwargs(module, kwargs: dict) -> dict:
+    return {k: module.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+
+
+def flat_outputs(result) -> list:
+    if isinstance(result, (tuple, list)):
+        return [r for item in result for r in flat_outputs(item)]
+    return [result]

@@ -127,7 +127,7 @@ class Scatter(Op):
 ScatterValue = _overload(Scatter, 1)  # torch numbers scatter(value=) ScatterBackward1
 ScatterValue.linear = False  # a fill number makes it affine
 # reduce='multiply' multiplies self by src: bilinear (the same node name, ScatterBackward0)
-ScatterMultiply = _not_linear(Scatter)
+ScatterMultiply = _not_linear(Scatter, "ScatterMultiply")
 
 
 def _gather_into(grad: Tensor, dim: int, index: xp.ndarray, shape: tuple) -> Tensor:

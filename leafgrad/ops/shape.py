@@ -87,13 +87,14 @@ def _overload(op_class: type, number: int) -> type:
                                                  "__doc__": op_class.__doc__})
 
 
-def _not_linear(op_class: type) -> type:
-    """``op_class`` under the same node name with ``linear`` False, for the calls that make a
-    linear op affine (a non-zero fill value) or a product (scatter with reduce='multiply')."""
-    return type(op_class.__name__, (op_class,), {"linear": False,
-                                                 "node_name": getattr(op_class, "node_name", None),
-                                                 "__module__": op_class.__module__,
-                                                 "__doc__": op_class.__doc__})
+def _not_linear(op_class: type, name: str) -> type:
+    """``op_class`` named ``name`` (in the registry) with ``linear`` False but the same grad_fn
+    name, for the calls that make a linear op affine (a non-zero fill value) or a product
+    (scatter with reduce='multiply')."""
+    return type(name, (op_class,), {"linear": False,
+                                    "node_name": op_class._node_class.__name__,
+                                    "__module__": op_class.__module__,
+                                    "__doc__": op_class.__doc__})
 
 
 def _viewed(array: xp.ndarray, shape: tuple) -> xp.ndarray | None:
@@ -356,7 +357,7 @@ class IndexPut(Op):
         return grad_self, grad_values
 
 
-IndexPutConstant = _not_linear(IndexPut)
+IndexPutConstant = _not_linear(IndexPut, "IndexPutConstant")
 
 
 # -- copying ops ---------------------------------------------------------------------------
@@ -490,7 +491,7 @@ class ConstantPadNd(Op):
                                    value=0)
 
 
-ConstantPadNdValue = _not_linear(ConstantPadNd)
+ConstantPadNdValue = _not_linear(ConstantPadNd, "ConstantPadNdValue")
 
 
 class _CopyingPad(GetItem):

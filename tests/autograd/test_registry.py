@@ -12,7 +12,7 @@ import leafgrad
 import leafgrad.ops
 from leafgrad.autograd.dispatch import Mode, mode_active
 from leafgrad.autograd.function import REGISTRY, Function, Op, registered_ops
-from op_db import all_records
+from op_db import all_records, convert_kwargs, flat_outputs, make_args
 
 RECORDS = all_records()
 
@@ -34,9 +34,9 @@ def test_every_op_class_is_registered_once():
 
 
 def test_entries_name_their_op_family_and_node():
+    from leafgrad.autograd.views import CopySlices
     from leafgrad.ops.elementwise import Exp
     from leafgrad.ops.shape import View
-    from leafgrad.autograd.views import CopySlices
     exp = REGISTRY[Exp]
     assert (exp.name, exp.family, exp.node_name) == ("Exp", "elementwise", "ExpBackward0")
     assert REGISTRY[View].family == "shape" and REGISTRY[CopySlices].family == "autograd"
@@ -64,36 +64,16 @@ class _OpSet(Mode):
         return op.apply(*args, **kwargs)
 
 
-def _make_args(sample) -> list:
-    args = []
-    for index, arg in enumerate(sample.args):
-        if isinstance(arg, np.ndarray):
-            tensor = leafgrad.tensor(arg)
-            if arg.dtype.kind == "f" and index not in sample.no_grad:
-                tensor.requires_grad_(True)
-            args.append(tensor)
-        else:
-            args.append(arg)
-    return args
-
-
-def _flat(result) -> list:
-    if isinstance(result, (tuple, list)):
-        return [r for item in result for r in _flat(item)]
-    return [result]
-
-
 def _exercise(record, recorder: _OpSet) -> None:
     """Run a few samples of ``record``: forward, backward and double backward."""
 
     @given(record.samples)
     @settings(max_examples=4, database=None)
     def run(sample):
-        args = _make_args(sample)
-        kwargs = {k: leafgrad.tensor(v) if isinstance(v, np.ndarray) else v
-                  for k, v in sample.kwargs.items()}
+        args = make_args(leafgrad, sample, np.float64)
+        kwargs = convert_kwargs(leafgrad, sample.kwargs)
         with mode_active(recorder):
-            outputs = [o for o in _flat(record.op(leafgrad, *args, **kwargs))
+            outputs = [o for o in flat_outputs(record.op(leafgrad, *args, **kwargs))
                        if isinstance(o, leafgrad.Tensor) and o.requires_grad]
             inputs = [a for a in args if isinstance(a, leafgrad.Tensor) and a.requires_grad]
             if not outputs or not inputs:

@@ -126,6 +126,17 @@ def _adaptive_samples(draw, allow_none=True):
 
 
 @st.composite
+def _adaptive_tiled_samples(draw):
+    """Output sizes that divide the input's, not (1, 1): the windows tile the input (leafgrad
+    then pools with AdaptiveAvgPool2D)."""
+    output = draw(st.sampled_from([(1, 2), (2, 1), (2, 2), (3, 2), (2, 3)]))
+    kernel = [draw(st.integers(1, 2)) for _ in range(2)]
+    lead = (draw(st.integers(1, 2)),) * draw(st.integers(0, 1)) + (draw(st.integers(1, 2)),)
+    size = tuple(o * k for o, k in zip(output, kernel))
+    return Sample((values(draw, lead + size), output))
+
+
+@st.composite
 def _interpolate_samples(draw, mode):
     spatial = 1 if mode == "linear" else 2 if mode == "bilinear" else draw(st.integers(1, 2))
     size = sizes(draw, spatial, 1, 4)
@@ -391,6 +402,8 @@ RECORDS = [
     OpInfo("avg_pool2d_tiled", **functional("avg_pool2d"), samples=_tiled_pool_samples()),
     OpInfo("adaptive_avg_pool2d", **functional("adaptive_avg_pool2d"),
            samples=_adaptive_samples()),
+    OpInfo("adaptive_avg_pool2d_tiled", **functional("adaptive_avg_pool2d"),
+           samples=_adaptive_tiled_samples()),
     OpInfo("adaptive_max_pool2d", **functional("adaptive_max_pool2d"),
            samples=_adaptive_samples(allow_none=False)),
     OpInfo("adaptive_max_pool2d_indices", **functional("adaptive_max_pool2d",

@@ -376,7 +376,9 @@ def _pad_widths(draw, count, low, high):
 
 
 @st.composite
-def _constant_pad_samples(draw):
+def _constant_pad_samples(draw, fill_values=(None, 0.0, 1.5)):
+    """``pad(x, widths)`` in constant mode; ``fill_values``: the values drawn (None: the
+    default, 0; only zero fills keep the linear op, ConstantPadNd)."""
     shape = draw(SHAPES)
     count = draw(st.integers(0, len(shape)))
     widths = list(_pad_widths(draw, count, -2, 2))
@@ -384,7 +386,7 @@ def _constant_pad_samples(draw):
         size = shape[len(shape) - 1 - i]
         while size + min(widths[2 * i], 0) + min(widths[2 * i + 1], 0) < 0:
             widths[2 * i + (0 if widths[2 * i] < 0 else 1)] += 1
-    value = draw(st.sampled_from([None, 0.0, 1.5]))
+    value = draw(st.sampled_from(fill_values))
     return Sample((values(draw, shape), tuple(widths)), {} if value is None else {"value": value})
 
 
@@ -471,6 +473,8 @@ RECORDS = [
                                                                           accumulate=True)),
            samples=_index_put_samples()),
     OpInfo("pad_constant", **same(_pad), samples=_constant_pad_samples()),
+    OpInfo("pad_constant_zero", **same(_pad), samples=_constant_pad_samples((None, 0.0))),
+    OpInfo("pad_constant_value", **same(_pad), samples=_constant_pad_samples((1.5, -2.0))),
     OpInfo("pad_reflect", **same(_pad), samples=_mode_pad_samples("reflect")),
     OpInfo("pad_replicate", **same(_pad), samples=_mode_pad_samples("replicate")),
     OpInfo("pad_circular", **same(_pad), samples=_mode_pad_samples("circular")),

@@ -8,7 +8,7 @@ from hypothesis import assume, given, settings
 
 import leafgrad
 from leafgrad.autograd import gradcheck, gradgradcheck
-from op_db import OpInfo, Sample, all_records
+from op_db import OpInfo, Sample, all_records, convert_kwargs, flat_outputs, make_args
 
 try:
     import torch
@@ -112,31 +112,6 @@ def assert_matches(actual: np.ndarray, expected: np.ndarray, record: OpInfo, dty
         factor = FLOAT64_GRAD_FACTOR if gradient else 1
         rtol, atol = record.rtol * factor, record.atol * factor
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True)
-
-
-def make_args(module, sample: Sample, dtype) -> list:
-    """Tensors of ``module`` (leafgrad or torch) for the sample's array arguments."""
-    args = []
-    for index, arg in enumerate(sample.args):
-        if isinstance(arg, np.ndarray):
-            array = arg.astype(dtype) if arg.dtype.kind == "f" else arg
-            tensor = module.tensor(array)
-            if arg.dtype.kind == "f" and index not in sample.no_grad:
-                tensor.requires_grad_(True)
-            args.append(tensor)
-        else:
-            args.append(arg)
-    return args
-
-
-def convert_kwargs(module, kwargs: dict) -> dict:
-    return {k: module.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
-
-
-def flat_outputs(result) -> list:
-    if isinstance(result, (tuple, list)):
-        return [r for item in result for r in flat_outputs(item)]
-    return [result]
 
 
 def to_numpy(tensor) -> np.ndarray:
