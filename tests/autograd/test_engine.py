@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 import leafgrad
-from leafgrad.autograd import _fast
-from leafgrad.autograd import Function
+from leafgrad.autograd import Function, _fast
 
 
 def leaf(values, dtype=None):

@@ -57,7 +57,8 @@ def test_requires_grad_underscore_sets_in_place_and_returns_self():
 @pytest.mark.parametrize("dtype", ["int64", "int32", "bool", "uint8"])
 def test_only_floating_tensors_can_require_grad(dtype):
     t = leafgrad.zeros(3, dtype=getattr(leafgrad, dtype))
-    with pytest.raises(RuntimeError, match="only Tensors of floating point and complex dtype can require"):
+    with pytest.raises(RuntimeError,
+                       match="only Tensors of floating point and complex dtype can require"):
         t.requires_grad_()
     with pytest.raises(RuntimeError, match="floating point"):
         t.requires_grad = True

@@ -7,7 +7,7 @@ import functools
 from op_db import OpInfo, unary
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _once_differentiable_square(module):
     """x**2 as a custom Function of ``module`` (leafgrad or torch) whose backward is marked
     ``once_differentiable``."""
