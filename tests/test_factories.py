@@ -54,8 +54,8 @@ def test_tensor_copies_its_data():
 def test_tensor_requires_grad():
     assert leafgrad.tensor([1.0], requires_grad=True).requires_grad
     assert leafgrad.tensor([1.0], requires_grad=True).is_leaf
-    with pytest.raises(RuntimeError, match="only Tensors of floating point and complex dtype can require "
-                                           "gradients"):
+    with pytest.raises(RuntimeError, match="only Tensors of floating point and complex dtype "
+                                           "can require gradients"):
         leafgrad.tensor([1], requires_grad=True)
 
 
