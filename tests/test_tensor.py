@@ -470,8 +470,11 @@ def test_operators_with_unsupported_operands_raise_type_error(op, other):
 
 def test_functions_refuse_lists_and_none_as_torch():
     x = leafgrad.ones(3)
+    with pytest.raises(TypeError, match=r"maximum\(\): argument 'other' \(position 2\) must be "
+                                        r"Tensor, not list"):  # torch's words
+        leafgrad.maximum(x, [1.0])
     for call in (lambda: leafgrad.add(x, [1.0, 2.0, 3.0]), lambda: leafgrad.eq(x, None),
-                 lambda: leafgrad.maximum(x, [1.0]), lambda: x.clamp([0.0]),
+                 lambda: x.clamp([0.0]),
                  lambda: leafgrad.where(x > 0, x, [1.0, 2.0, 3.0]), lambda: x.fill_([1.0]),
                  lambda: x.copy_([1.0, 2.0, 3.0]), lambda: x.masked_fill(x > 0, [1.0])):
         with pytest.raises(TypeError, match="unsupported operand type"):
