@@ -12,6 +12,7 @@ from typing import Callable
 
 from leafgrad._backend import xp
 from leafgrad._tensor import Tensor, _wrap
+from leafgrad.autograd.api import grad
 from leafgrad.autograd.function import Op
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
@@ -60,7 +61,6 @@ def _numerical_jacobians(func: Callable, inputs: tuple, diff_inputs: list, eps: 
 
 def _analytical_jacobians(outputs: list, inputs: list) -> list:
     """``jacobians[i][j]``: d(output i)/d(input j), one backward per output element."""
-    from leafgrad.autograd.api import grad
     jacobians = [[xp.zeros((o._data.size, x._data.size), like=x._data) for x in inputs]
                  for o in outputs]
     for o, rows in zip(outputs, jacobians):
@@ -91,7 +91,6 @@ class _UndefinedGrad(Op):
 def _check_undefined_grad(func: Callable, inputs: tuple, diff_inputs: list) -> str | None:
     """torch's check that backward copes with undefined output gradients: all of them at once,
     then one at a time; the input gradients must then be undefined or zero."""
-    from leafgrad.autograd.api import grad
     count = len(_differentiable_outputs(func(*inputs)))
     undefined_sets = [set(range(count))] + ([{i} for i in range(count)] if count > 1 else [])
     for undefined in undefined_sets:
@@ -186,7 +185,6 @@ def gradgradcheck(func: Callable, inputs, grad_outputs=None, *, eps: float = 1e-
     """Check second derivatives: gradcheck of the function that maps (inputs, grad_outputs) to
     the vector-Jacobian product computed with ``create_graph=True``. Random ``grad_outputs``
     are made non-contiguous with ``gen_non_contig_grad_outputs``."""
-    from leafgrad.autograd.api import grad
     inputs = _as_tuple(inputs)
     outputs = _differentiable_outputs(func(*inputs))
     if grad_outputs is None:

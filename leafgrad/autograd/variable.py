@@ -1,6 +1,7 @@
 """``Variable``: the pre-0.4 wrapper the seed uses; it now returns a plain Tensor."""
 from __future__ import annotations
 
+from leafgrad._factories import tensor
 from leafgrad._tensor import Tensor, warn_volatile
 
 __all__ = ["Variable"]
@@ -20,7 +21,6 @@ class Variable(metaclass=_VariableMeta):
     """
 
     def __new__(cls, data=None, requires_grad: bool = False, volatile: bool = False) -> Tensor:
-        from leafgrad._factories import tensor
         if data is None:
             data = []
         # as torch: a new leaf sharing the data's storage; ``data`` itself is left unchanged

@@ -16,6 +16,7 @@ from typing import Callable, NamedTuple
 from leafgrad import _dtype
 from leafgrad._backend import is_array, is_scalar, xp
 from leafgrad._dtype import is_bool, is_floating_point, is_integral
+from leafgrad._factories import tensor
 from leafgrad._tensor import Tensor, _wrap
 from leafgrad.autograd.function import Op
 from leafgrad.ops._checks import expect_tensor
@@ -56,7 +57,6 @@ def _as_operand(value):
     if is_scalar(value):
         return value.item()
     if is_array(value):
-        from leafgrad._factories import tensor
         return tensor(value)
     raise TypeError(f"unsupported operand type {type(value).__name__}: expected a Tensor or a "
                     f"number (make a tensor of a list with leafgrad.tensor(...) first)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from leafgrad._backend import xp
 from leafgrad._tensor import Tensor, _wrap
+from leafgrad.autograd import api
 from leafgrad.autograd.function import Op
 from leafgrad.autograd.grad_mode import is_grad_enabled
 from leafgrad.ops.elementwise import sigmoid, tanh
@@ -160,7 +161,6 @@ def _differentiable_backward(ctx, saved: tuple, grad_outputs: tuple) -> tuple:
     that they are functions of the inputs with exact derivatives of their own. The ops are run
     from clones of the inputs, and the gradients are taken at the clones, which keeps them to
     this layer: nothing below the inputs runs."""
-    from leafgrad.autograd.api import grad  # the engine sits above the ops it runs
 
     needs = ctx.needs_input_grad
     inputs = [s.clone() if need else s for s, need in zip(saved[:7], needs)]
@@ -177,7 +177,7 @@ def _differentiable_backward(ctx, saved: tuple, grad_outputs: tuple) -> tuple:
         h, c = lstm_gates(recurrent + projected[t], c)
         outputs[t] = h
     wanted = [tensor for tensor, need in zip(inputs, needs) if need]
-    found = iter(grad((stack(outputs, 0), h, c), wanted, grad_outputs, create_graph=True,
+    found = iter(api.grad((stack(outputs, 0), h, c), wanted, grad_outputs, create_graph=True,
                       allow_unused=True))
     return tuple(next(found) if need else None for need in needs)
 

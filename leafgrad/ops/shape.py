@@ -14,6 +14,7 @@ from leafgrad._grad_state import STATE
 from leafgrad._tensor import Tensor, _normalize_dim, _wrap
 from leafgrad.autograd.function import Op
 from leafgrad.ops._checks import expect_tensor
+from leafgrad.ops.elementwise import Clone, _as_operand, cast, promote
 
 __all__ = ["reshape", "view", "expand", "expand_as", "permute", "transpose", "t", "squeeze",
            "unsqueeze", "flatten", "unflatten", "movedim", "narrow", "unbind", "split", "chunk",
@@ -659,7 +660,6 @@ def contiguous(input: Tensor, memory_format=None) -> Tensor:
     """
     if input._data.flags.c_contiguous:
         return input
-    from leafgrad.ops.elementwise import Clone
     return Clone.apply(input, order="C")
 
 
@@ -987,7 +987,6 @@ def _check_put_shape(indexed: xp.ndarray, index: tuple, values) -> None:
 def index_put(input: Tensor, index, values, accumulate: bool = False) -> Tensor:
     """Out-of-place ``input[index] = values`` (or ``+=`` with ``accumulate``)."""
     expect_tensor(input, "index_put", "input")
-    from leafgrad.ops.elementwise import _as_operand, cast
     index = _convert_index(index, input._data)
     values = _as_operand(values)
     _check_put_shape(input._data, index, values)
@@ -1003,7 +1002,6 @@ def _setitem(self: Tensor, index, value) -> None:
     As torch: with ints, slices and None only, a copy into the view ``tensor[index]`` (recorded
     as CopySlices); with tensor indices, ``index_put_``.
     """
-    from leafgrad.ops.elementwise import _as_operand
     converted = _convert_index(index, self._data)
     value = _as_operand(value)
     if isinstance(value, Tensor):  # torch drops the value's leading size-1 dims first
@@ -1048,7 +1046,6 @@ def _tensor_list(tensors, op: str) -> list:
 
 
 def _promoted(tensors: list) -> list:
-    from leafgrad.ops.elementwise import promote
     if all(t._data.dtype == tensors[0]._data.dtype for t in tensors):
         return tensors
     return promote(*tensors)[0]
