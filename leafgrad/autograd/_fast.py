@@ -40,11 +40,12 @@ from leafgrad._tensor import LAYERS, Tensor, _wrap
 from leafgrad.autograd.dispatch import (
     MODES_USED,
     edge_of,
+    record_untracked,
     saved_entries,
     wrap_recorded_outputs,
     wrap_untracked,
 )
-from leafgrad.autograd.graph import Edge, SavedConstant, SavedInput, SavedOutput, unpack
+from leafgrad.autograd.graph import Edge, SavedConstant, SavedInput, SavedOutput, needs_grad, unpack
 
 __all__ = ["enabled", "set_enabled"]
 
@@ -90,7 +91,9 @@ _new_tuple = tuple.__new__
 # -- 1. recording ------------------------------------------------------------------------------
 def record_op(op, args: tuple, kwargs: dict):
     """``dispatch.record_op`` in one pass over the arguments (it is every op's hot path)."""
-    if not SWITCH.record or not STATE.enabled or not op.differentiable:
+    if not STATE.enabled or not op.differentiable:
+        return record_untracked(op, args, kwargs)
+    if not SWITCH.record:
         return op._record_reference(args, kwargs)
     arrays = []
     edges = []
@@ -189,10 +192,7 @@ class ArrayContext:
 
     @property
     def needs_input_grad(self) -> tuple:
-        edges = self.node._edges
-        if len(edges) == 2:  # the commonest case, spelled out
-            return (edges[0] is not None, edges[1] is not None)
-        return tuple([edge is not None for edge in edges])
+        return needs_grad(self.node._edges)
 
     def __getattr__(self, name: str):
         return getattr(self.node, name)
@@ -289,7 +289,7 @@ def _wrapped(reference, node, grads, count: int) -> tuple:
     input_grads = reference(node, grads)
     if input_grads is None:
         return (None,) * count
-    return tuple(g._data if isinstance(g, Tensor) else g for g in input_grads)
+    return _arrays_of(input_grads)
 
 
 def _index_of(edge, edges: tuple) -> int:
@@ -304,8 +304,8 @@ def _wrap_gradient(array) -> Tensor:
 
 
 def _arrays_of(grads) -> tuple:
-    """A Tensor backward's results as arrays; anything else is left for the check of the
-    engine's conform (which names the node)."""
+    """Tensor gradients as arrays; anything else is left for the check of the engine's
+    conform (which names the node)."""
     if type(grads) is not tuple:
         grads = (grads,)
     return tuple(g._data if isinstance(g, Tensor) else g for g in grads)

@@ -59,7 +59,10 @@ class SavedConstant(NamedTuple):
     value: Any
 
 
-def _needs_input_grad(edges: tuple) -> tuple:
+def needs_grad(edges: tuple) -> tuple:
+    """Per input edge, whether its input needs a gradient (``ctx.needs_input_grad``)."""
+    if len(edges) == 2:  # the commonest case, spelled out: it runs in most backward calls
+        return (edges[0] is not None, edges[1] is not None)
     return tuple([edge is not None for edge in edges])
 
 
@@ -70,7 +73,7 @@ class _NeedsInputGrad:
     def __get__(self, node, owner=None):
         if node is None:
             return self
-        return _needs_input_grad(node._edges)
+        return needs_grad(node._edges)
 
 
 class Node:
