@@ -39,8 +39,18 @@ def test_predicates_agree_with_the_dtype_objects(dtype):
     assert _dtype.is_integral(np_dtype) is (not dtype.is_floating_point
                                             and dtype is not _dtype.bool_)
     assert _dtype.is_integral(np_dtype, include_bool=True) is (not dtype.is_floating_point)
-    # the tensor method says the same
+    # the tensor methods say the same
     assert leafgrad.zeros(2, dtype=dtype).is_floating_point() is dtype.is_floating_point
+    assert leafgrad.zeros(2, dtype=dtype).is_complex() is False
+
+
+@pytest.mark.parametrize("name", ["float32", "float64", "float16", "int64", "uint8", "bool"])
+def test_tensor_is_complex_and_is_floating_point_as_torch(name):
+    torch = pytest.importorskip("torch")
+    ours = leafgrad.zeros(2, dtype=getattr(leafgrad, name))
+    theirs = torch.zeros(2, dtype=getattr(torch, name))
+    assert ours.is_complex() is theirs.is_complex()
+    assert ours.is_floating_point() is theirs.is_floating_point()
 
 
 @pytest.mark.parametrize("name", sorted(NUMPY_TO_TORCH))
