@@ -1,27 +1,30 @@
 """Measured speed-ups of the recording and the engine, in one place, with a switch.
 
 Everything here computes exactly what the reference code computes (``dispatch.record_op``, the
-engine's Tensor loop, ``views``); it only does it with fewer Python operations. Each trick's
-gain is the step time with it on / off, from ``python benchmarks/compare_revisions.py .
---other-env LEAFGRAD_FAST_PATHS_OFF=<trick>`` (each side in fresh processes, alternating; the
-2-core machine was shared, so small ratios are rough):
+engine's Tensor loop, ``views``); it only does it with fewer Python operations or less memory.
+Each trick's gain is the step time with it on / off, from ``python
+benchmarks/compare_revisions.py . --other-env LEAFGRAD_FAST_PATHS_OFF=<trick>`` (each side in
+fresh processes, alternating, on a quiet moment of the 2-core machine; the MLP, two-net and
+LSTM steps vary by about 10% from round to round, so only larger gains show there):
 
-1. ``record``: a built-in op recorded in one pass over its arguments (MLP step 0.93, two-net
-   0.87, LSTM 0.92).
+1. ``record``: a built-in op recorded in one pass over its arguments (MLP and two-net steps
+   0.95).
 2. ``operators``: ``+ - * /`` with a Python number or a same-dtype tensor, the op's parts looked
-   up once and the result built inline (tiny chain 0.83).
+   up once and the result built inline (tiny chain 0.85).
 3. ``array_mode``: without ``create_graph`` gradients travel as raw arrays, formulas marked
    ``array_backward`` run on them, and the common node runs inline in a copy of the engine's
-   loop (tiny chain 0.60, MLP 0.89, two-net 0.91).
+   loop (tiny chain 0.61, MLP and two-net 0.97).
 4. ``take_gradient``: a leaf's first ``.grad`` takes the incoming array when nothing else holds
-   it, instead of copying (MLP 0.94, LSTM 0.87).
+   it, as torch does, instead of copying: kept for memory (one gradient-sized copy fewer per
+   leaf); its time gain (0.99) is within noise.
 5. ``stashes``: a node whose forward never names its ctx skips the search for stashed arrays
-   when released (tiny chain 0.87).
+   when released (tiny chain 0.88).
 6. ``inplace_copy``: an in-place op copies the old value only when the graph keeps it; no
    workload records in-place ops, so its gain is memory: one copy of the tensor fewer (a
    recorded ``relu_``-like op on a 2 MB tensor peaks at 2 MB instead of 4 MB,
    ``tests/autograd/test_inplace.py``).
-All six together: tiny chain 0.46, MLP 0.85, two-net 0.53, conv net 0.97, LSTM 0.97.
+All six together: tiny chain 0.48, two-net 0.88; MLP, conv net and LSTM within noise (1.03,
+1.01, 1.05).
 
 ``LEAFGRAD_REFERENCE_PATH=1`` in the environment, or :func:`set_enabled(False) <set_enabled>`,
 forces the reference path everywhere (the op and semantics tests run both ways). The fast
